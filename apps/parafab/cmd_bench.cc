@@ -80,8 +80,11 @@ int RunBenchAssets(const BenchAssetsOptions& options) {
 }  // namespace
 
 std::string TestAssetsDir() {
-  if (const char* env = std::getenv("PARAFAB_TEST_ASSETS"); env != nullptr && env[0] != '\0') return env;
-  return PF_TEST_ASSETS_DEFAULT;
+  const char* env = std::getenv("PARAFAB_TEST_ASSETS");
+  const std::filesystem::path dir = (env != nullptr && env[0] != '\0') ? env : PF_TEST_ASSETS_DEFAULT;
+  std::error_code ec;
+  const std::filesystem::path canonical = std::filesystem::weakly_canonical(dir, ec);
+  return (ec ? dir : canonical).string();
 }
 
 void RegisterBench(CLI::App& app, int* exit_code) {

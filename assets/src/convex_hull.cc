@@ -4,13 +4,15 @@
 //   1. Skip non-finite points; tolerance eps = epsilon_scale × bounding-box diagonal.
 //   2. Initial tetrahedron from extreme points; degenerate input (no tetrahedron taller than
 //      eps) gives an empty hull.
-//   3. Every other point goes to the conflict list of the face it lies farthest above (by more
-//      than eps; points closer than that are dropped as on or inside the hull).
+//   3. Every other point goes to the conflict list of the face it lies farthest above; points
+//      inside the hull or within eps of it are dropped.
 //   4. Repeatedly take the point farthest above its face over all faces (a max-heap), find the
 //      faces it sees, and replace them with a fan from the point to the horizon; the points of
 //      the removed faces are reassigned to the new faces.
-//   5. Vertices that ended up on a flat face or a straight edge (possible when several points
-//      are equally far) are removed and the hull rebuilt from the rest.
+//   5. Vertices that ended up on a flat face or a straight edge within eps (possible when
+//      several points are about equally far) are removed and the hull rebuilt from the rest.
+//   Points are processed in Morton order for cache locality; the output lists vertices in
+//   input order.
 //
 // Robustness: "face f is visible from point p" is the sign of orient3d, decided by a floating-
 // point filter and, when the filter cannot tell, by exact expansion arithmetic on the input
@@ -35,6 +37,10 @@
 
 #include <Eigen/Core>
 #include <Eigen/Geometry>
+
+#if defined(__FAST_MATH__)
+#error "convex_hull.cc relies on IEEE rounding (exact predicates): build it without -ffast-math"
+#endif
 
 namespace pf::assets {
 namespace {
@@ -127,6 +133,20 @@ int ExactOrientSign(const Vec3d& a, const Vec3d& b, const Vec3d& c, const Vec3d&
   return expansion[num_components - 1] > 0.0 ? 1 : -1;
 }
 
+// Distance from q to the closest point of triangle a, b, c with unit normal n.
+double PointTriangleDistance(const Vec3d& q, const Vec3d& a, const Vec3d& b, const Vec3d& c, const Vec3d& n) {
+  const bool inside = n.dot((b - a).cross(q - a)) >= 0.0 && n.dot((c - b).cross(q - b)) >= 0.0 &&
+                      n.dot((a - c).cross(q - c)) >= 0.0;
+  if (inside) return std::abs(n.dot(q - a));
+  const auto segment_distance = [&q](const Vec3d& from, const Vec3d& to) {
+    const Vec3d along = to - from;
+    const double length2 = along.squaredNorm();
+    const double t = length2 > 0.0 ? std::clamp((q - from).dot(along) / length2, 0.0, 1.0) : 0.0;
+    return (q - from - t * along).norm();
+  };
+  return std::min({segment_distance(a, b), segment_distance(b, c), segment_distance(c, a)});
+}
+
 // ---------------------------------------------------------------------------------------------
 // Quickhull.
 
@@ -135,7 +155,8 @@ struct Face {
   std::array<std::uint32_t, 3> adj{};  // adj[i]: the face across edge (v[i], v[(i + 1) % 3])
   Vec3d unit_normal = Vec3d::Zero();   // of (p1 - p0) × (p2 - p0)
   double offset = 0.0;                 // unit_normal · p0
-  double filter_scale = 0.0;           // bound on the rounding of unit_normal · (q - p0), per |q - p0|₁
+  double filter_scale = 0.0;           // error bound of unit_normal · q - offset, per (|q|₁ + magnitude)
+  double magnitude = 0.0;              // |p0|₁
   std::uint32_t conflict_head = kNone; // first point of its conflict list (linked by next_conflict_)
   std::uint32_t far_point = kNone;     // the point to add next from this face
   std::uint32_t serial = 0;            // creation number, tells reused slots apart
@@ -181,7 +202,7 @@ class HullBuilder {
     faces_.clear();
     free_faces_.clear();
     heap_ = {};
-    std::array<std::uint32_t, 4> simplex{};
+    std::array<std::uint32_t, 4> simplex{};  // [4] point indices
     if (!InitialSimplex(subset, simplex)) return {};
     const auto [a, b, c, d] = simplex;
     const std::array<std::uint32_t, 4> first = {NewFace(a, b, c), NewFace(a, d, b), NewFace(b, d, c),
@@ -206,7 +227,7 @@ class HullBuilder {
       AddPoint(face.far_point, top.face);
     }
 
-    std::vector<Triangle> triangles;
+    std::vector<Triangle> triangles;  // [num_triangles]
     for (const Face& face : faces_) {
       if (face.alive) triangles.push_back(face.v);
     }
@@ -218,12 +239,12 @@ class HullBuilder {
 
   // Exact sign of orient3d(face, q): > 0 when q is strictly above the face's plane.
   int Side(const Face& f, std::uint32_t q) const {
-    const Vec3d rel = P(q) - P(f.v[0]);
-    const double det = f.unit_normal.dot(rel);
-    const double bound = f.filter_scale * rel.cwiseAbs().sum();
-    if (det > bound) return 1;
-    if (det < -bound) return -1;
-    return ExactOrientSign(P(f.v[0]), P(f.v[1]), P(f.v[2]), P(q));
+    const Vec3d& p = P(q);
+    const double distance = f.unit_normal.dot(p) - f.offset;
+    const double bound = f.filter_scale * (p.cwiseAbs().sum() + f.magnitude);
+    if (distance > bound) return 1;
+    if (distance < -bound) return -1;
+    return ExactOrientSign(P(f.v[0]), P(f.v[1]), P(f.v[2]), p);
   }
 
   // Picks the first two, three and four points of the hull; false when the subset is
@@ -231,7 +252,7 @@ class HullBuilder {
   bool InitialSimplex(std::span<const std::uint32_t> subset, std::array<std::uint32_t, 4>& simplex) const {
     if (subset.size() < 4) return false;
     // Lexicographic extremes along each axis: always vertices of the hull, even with ties.
-    std::array<std::uint32_t, 6> extremes{};
+    std::array<std::uint32_t, 6> extremes{};  // [3 axes × (min, max)] point indices
     for (int axis = 0; axis < 3; ++axis) {
       const auto less = [&](std::uint32_t i, std::uint32_t j) {
         for (int k = 0; k < 3; ++k) {
@@ -323,10 +344,11 @@ class HullBuilder {
     const double length = normal.norm();
     f.unit_normal = length > 0.0 ? Vec3d(normal / length) : Vec3d::Zero();
     f.offset = f.unit_normal.dot(P(a));
-    // Rounding of the differences and products is below ~10 ulp of |e1| |e2| |q - p0|; the
-    // unit normal divides that by |e1 × e2|.
-    f.filter_scale = length > 0.0 ? kOrientFilterError * e1.norm() * e2.norm() / length
+    // Rounding in the normal is below ~10 ulp of |e1| |e2| / |e1 × e2| (in direction), and in
+    // the dot product and offset below ~10 ulp of |q| + |p0|; |q - p0| <= |q| + |p0|.
+    f.filter_scale = length > 0.0 ? kOrientFilterError * (e1.norm() * e2.norm() / length + 1.0)
                                    : std::numeric_limits<double>::infinity();
+    f.magnitude = P(a).cwiseAbs().sum();
     f.conflict_head = kNone;
     f.far_point = kNone;
     f.serial = ++serial_;
@@ -352,12 +374,14 @@ class HullBuilder {
     }
   }
 
-  // Puts q on the conflict list of the face in planes_ it is farthest above, if by more than
-  // eps; otherwise q is on or inside the hull (within eps) and is dropped.
+  // Puts q on the conflict list of the face in planes_ it is farthest above. A point within
+  // eps of the hull is dropped: one below every plane (inside, as it was outside the faces
+  // these replace), or within eps of one of the triangles. Being within eps of the planes is
+  // not enough: near a sharp edge (a thin slab's rim) that can be far outside the hull.
   void AssignToFarthest(std::uint32_t q) {
     const Vec3d& p = P(q);
     std::uint32_t best = kNone;
-    double best_distance = eps_;
+    double best_distance = 0.0;
     for (const Plane& plane : planes_) {
       const double d = plane.unit_normal.dot(p) - plane.offset;
       if (d > best_distance) {
@@ -366,6 +390,14 @@ class HullBuilder {
       }
     }
     if (best == kNone) return;
+    if (best_distance <= eps_) {
+      for (const Plane& plane : planes_) {
+        const double d = plane.unit_normal.dot(p) - plane.offset;
+        if (d < -eps_) continue;
+        const Face& f = faces_[plane.face];
+        if (PointTriangleDistance(p, P(f.v[0]), P(f.v[1]), P(f.v[2]), f.unit_normal) <= eps_) return;
+      }
+    }
     next_conflict_[q] = faces_[best].conflict_head;
     faces_[best].conflict_head = q;
     point_distance_[q] = best_distance;
@@ -394,14 +426,15 @@ class HullBuilder {
     heap_.push({max_distance, f.serial, id});
   }
 
-  // Adds point `eye`, which lies more than eps above face `start`.
+  // Adds point `eye`, which lies above face `start` (by more than eps, or by less but more
+  // than eps away from the hull near a sharp edge).
   void AddPoint(std::uint32_t eye, std::uint32_t start) {
     ++stamp_;
     // The faces eye sees (strictly above their planes) form a disc around `start`.
     visible_.clear();
     faces_[start].visited = stamp_;
     if (Side(faces_[start], eye) <= 0) {
-      DropPoint(eye, start);  // cannot happen: it is more than eps above
+      DropPoint(eye, start);  // only when it lies on the plane within rounding: not outside
       return;
     }
     faces_[start].visible = stamp_;
@@ -545,7 +578,7 @@ std::vector<std::uint32_t> FindFlatVertices(const std::vector<Vec3d>& points,
   }
   std::partial_sum(offsets.begin(), offsets.end(), offsets.begin());
   std::vector<std::uint32_t> incident(offsets.back());  // [num_triangles × 3]
-  std::vector<std::uint32_t> fill(offsets.begin(), offsets.end() - 1);
+  std::vector<std::uint32_t> fill(offsets.begin(), offsets.end() - 1);  // [num_points] next free slot
   for (std::uint32_t t = 0; t < triangles.size(); ++t) {
     for (const std::uint32_t v : triangles[t]) incident[fill[v]++] = t;
   }
@@ -562,8 +595,8 @@ std::vector<std::uint32_t> FindFlatVertices(const std::vector<Vec3d>& points,
 
   std::vector<std::uint8_t> locked(points.size(), 0);     // [num_points]
   std::vector<std::uint32_t> ring_of(points.size(), kNone);  // [num_points] last vertex whose ring holds it
-  std::vector<std::uint32_t> flat;
-  std::vector<std::uint32_t> ring;
+  std::vector<std::uint32_t> flat;  // [num_flat] point indices
+  std::vector<std::uint32_t> ring;  // [num_neighbours] of the current vertex
   for (std::uint32_t v = 0; v < points.size(); ++v) {
     if (offsets[v] == offsets[v + 1] || locked[v]) continue;
     const Vec3d& p = points[v];
@@ -647,7 +680,8 @@ ConvexHull ComputeConvexHull(std::span<const Eigen::Vector3f> points, const Conv
   // Work in Morton (Z-curve) order: points near in space are near in memory, which keeps the
   // conflict-list passes cache-friendly on large inputs. Ties keep input order.
   {
-    const Vec3d cell_scale = (hi - lo).cwiseMax(Vec3d::Constant(1e-300)).cwiseInverse() * double{kMortonCells - 1};
+    const Vec3d cell_scale =
+        (hi - lo).cwiseMax(Vec3d::Constant(1e-300)).cwiseInverse() * double{kMortonCells - 1};
     std::vector<std::pair<std::uint64_t, std::uint32_t>> keyed(finite.size());  // [num_finite] (code, index)
     for (std::uint32_t i = 0; i < finite.size(); ++i) {
       const Vec3d cell = (finite[i] - lo).cwiseProduct(cell_scale);
@@ -666,9 +700,11 @@ ConvexHull ComputeConvexHull(std::span<const Eigen::Vector3f> points, const Conv
     source = std::move(sorted_source);
   }
   const double magnitude = std::max(lo.cwiseAbs().maxCoeff(), hi.cwiseAbs().maxCoeff());
-  const double scale = std::isfinite(config.epsilon_scale) ? std::max(0.0, double{config.epsilon_scale}) : 0.0;
+  const double scale =
+      std::isfinite(config.epsilon_scale) ? std::max(0.0, double{config.epsilon_scale}) : 0.0;
   const double eps = std::max(scale * diagonal, kMinRelativeEps * (magnitude + diagonal));
-  const std::uint32_t max_vertices = config.max_vertices == 0 ? 0 : std::max<std::uint32_t>(config.max_vertices, 4);
+  const std::uint32_t max_vertices =
+      config.max_vertices == 0 ? 0 : std::max<std::uint32_t>(config.max_vertices, 4);
 
   HullBuilder builder(finite, eps);
   std::vector<std::uint32_t> subset(finite.size());  // [num_subset] point indices
@@ -693,7 +729,7 @@ ConvexHull ComputeConvexHull(std::span<const Eigen::Vector3f> points, const Conv
   for (int round = 0; round < kMaxCleanupRounds; ++round) {
     const std::vector<std::uint32_t> flat = FindFlatVertices(finite, triangles, eps);
     if (flat.empty()) break;
-    std::vector<std::uint32_t> kept = hull_vertices(triangles);
+    std::vector<std::uint32_t> kept = hull_vertices(triangles);  // [num_kept] point indices
     for (const std::uint32_t v : flat) is_vertex[v] = 0;
     std::erase_if(kept, [&](std::uint32_t v) { return !is_vertex[v]; });
     std::vector<Triangle> rebuilt = builder.Build(kept, 0);
@@ -702,8 +738,9 @@ ConvexHull ComputeConvexHull(std::span<const Eigen::Vector3f> points, const Conv
   }
 
   // Vertices in input order, indices remapped.
-  std::vector<std::uint32_t> used = hull_vertices(triangles);
-  std::sort(used.begin(), used.end(), [&](std::uint32_t a, std::uint32_t b) { return source[a] < source[b]; });
+  std::vector<std::uint32_t> used = hull_vertices(triangles);  // [num_vertices] point indices
+  std::sort(used.begin(), used.end(),
+            [&](std::uint32_t a, std::uint32_t b) { return source[a] < source[b]; });
   std::vector<std::uint32_t> remap(finite.size(), kNone);  // [num_finite]
   ConvexHull hull;
   hull.vertices.reserve(used.size());

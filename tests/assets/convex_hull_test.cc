@@ -2,9 +2,9 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <numbers>
@@ -18,7 +18,7 @@
 namespace pf::assets {
 namespace {
 
-using Points = std::vector<Eigen::Vector3f>;
+using Points = std::vector<Eigen::Vector3f>;  // [num_points]
 
 // Small deterministic generator (64-bit LCG, Knuth's MMIX constants), so the tests do not
 // depend on the standard library's distributions.
@@ -36,15 +36,24 @@ class Lcg {
   std::uint64_t state_;
 };
 
+Eigen::Vector3f Point(double x, double y, double z) { return Eigen::Vector3d(x, y, z).cast<float>(); }
+
 Eigen::Vector3f RandomOnSphere(Lcg& rng, double radius) {
   const double z = rng.Uniform(-1.0, 1.0);
   const double phi = rng.Uniform(0.0, 2.0 * std::numbers::pi);
   const double r = std::sqrt(std::max(0.0, 1.0 - z * z));
-  return Eigen::Vector3d(radius * r * std::cos(phi), radius * r * std::sin(phi), radius * z).cast<float>();
+  return Point(radius * r * std::cos(phi), radius * r * std::sin(phi), radius * z);
+}
+
+Eigen::Vector3f RandomInBox(Lcg& rng, const Eigen::Vector3d& lo, const Eigen::Vector3d& hi) {
+  const double x = rng.Uniform(lo.x(), hi.x());  // one draw per statement: a fixed order
+  const double y = rng.Uniform(lo.y(), hi.y());
+  const double z = rng.Uniform(lo.z(), hi.z());
+  return Point(x, y, z);
 }
 
 Points Corners(const Eigen::Vector3f& lo, const Eigen::Vector3f& hi) {
-  Points corners;
+  Points corners;  // [8]
   for (int i = 0; i < 8; ++i) {
     corners.emplace_back(i & 1 ? hi.x() : lo.x(), i & 2 ? hi.y() : lo.y(), i & 4 ? hi.z() : lo.z());
   }
@@ -87,14 +96,14 @@ double MaxOutside(const ConvexHull& hull, const Points& points) {
   return worst;
 }
 
-// Closed, consistently oriented 2-manifold of genus 0 with sound triangles and vertices.
+// A closed, consistently oriented 2-manifold of genus 0 with sound triangles and vertices.
 void CheckWellFormed(const ConvexHull& hull) {
   REQUIRE(hull.vertices.size() >= 4);
   REQUIRE(hull.indices.size() % 3 == 0);
   const std::size_t num_triangles = hull.indices.size() / 3;
   const std::size_t num_vertices = hull.vertices.size();
   std::map<std::pair<std::uint32_t, std::uint32_t>, int> directed;  // edge -> uses
-  std::vector<int> uses(num_vertices, 0);
+  std::vector<int> uses(num_vertices, 0);                            // [num_vertices]
   for (std::size_t t = 0; t < num_triangles; ++t) {
     for (int k = 0; k < 3; ++k) {
       const std::uint32_t a = hull.indices[3 * t + k];
@@ -111,8 +120,8 @@ void CheckWellFormed(const ConvexHull& hull) {
     REQUIRE(count == 1);
     REQUIRE(directed.count({edge.second, edge.first}) == 1);
   }
-  const std::size_t num_edges = directed.size() / 2;
-  CHECK(static_cast<long>(num_vertices) - static_cast<long>(num_edges) + static_cast<long>(num_triangles) == 2);
+  const long num_edges = static_cast<long>(directed.size() / 2);
+  CHECK(static_cast<long>(num_vertices) - num_edges + static_cast<long>(num_triangles) == 2);
   CHECK(std::all_of(uses.begin(), uses.end(), [](int n) { return n >= 3; }));
   // No duplicate vertices.
   std::vector<std::array<float, 3>> sorted;
@@ -143,20 +152,20 @@ bool HasVertex(const ConvexHull& hull, const Eigen::Vector3f& p) {
   return std::find(hull.vertices.begin(), hull.vertices.end(), p) != hull.vertices.end();
 }
 
-TEST_CASE("unit cube with interior points", "[assets][hull]") {
-  Points points = Corners(Eigen::Vector3f::Zero(), Eigen::Vector3f::Ones());
+TEST_CASE("convex hull: unit cube with interior points", "[assets][hull]") {
+  const Points corners = Corners(Eigen::Vector3f::Zero(), Eigen::Vector3f::Ones());
   Lcg rng(7);
+  Points points;
   for (int i = 0; i < 2000; ++i) {
-    points.emplace_back(Eigen::Vector3d(rng.Uniform(0.01, 0.99), rng.Uniform(0.01, 0.99), rng.Uniform(0.01, 0.99)).cast<float>());
+    points.push_back(RandomInBox(rng, Eigen::Vector3d::Constant(0.01), Eigen::Vector3d::Constant(0.99)));
   }
-  // Corners last as well, so the result does not depend on them coming first.
-  std::rotate(points.begin(), points.begin() + 8, points.end());
+  points.insert(points.end(), corners.begin(), corners.end());  // last, not first
 
   const ConvexHull hull = ComputeConvexHull(points);
   REQUIRE(hull.vertices.size() == 8);
   REQUIRE(hull.indices.size() == 12 * 3);
   CheckWellFormed(hull);
-  for (const auto& corner : Corners(Eigen::Vector3f::Zero(), Eigen::Vector3f::Ones())) CHECK(HasVertex(hull, corner));
+  for (const auto& corner : corners) CHECK(HasVertex(hull, corner));
   CHECK(hull.Volume() == Approx(1.0).epsilon(1e-9));
   const Eigen::Vector3f centroid = hull.Centroid();
   CHECK(centroid.x() == Approx(0.5f));
@@ -171,7 +180,7 @@ TEST_CASE("unit cube with interior points", "[assets][hull]") {
   }
 }
 
-TEST_CASE("points on the faces and edges of a box stay out of the hull", "[assets][hull]") {
+TEST_CASE("convex hull: points on the faces and edges of a box stay out of the hull", "[assets][hull]") {
   // A 9 × 9 × 9 lattice on the surface of a box: many exactly coplanar and collinear points,
   // with ties for the farthest point. Only the 8 corners are hull vertices.
   const Eigen::Vector3f size(2.0f, 1.0f, 0.5f);
@@ -192,8 +201,9 @@ TEST_CASE("points on the faces and edges of a box stay out of the hull", "[asset
   CHECK(MaxOutside(hull, points) <= 1e-6);
 
   // The same lattice rotated: coplanarity now holds only up to float rounding.
-  const Eigen::Matrix3f rotation =
-      (Eigen::AngleAxisf(0.3f, Eigen::Vector3f::UnitZ()) * Eigen::AngleAxisf(0.7f, Eigen::Vector3f::UnitX())).toRotationMatrix();
+  const Eigen::Matrix3f rotation = (Eigen::AngleAxisf(0.3f, Eigen::Vector3f::UnitZ()) *
+                                    Eigen::AngleAxisf(0.7f, Eigen::Vector3f::UnitX()))
+                                       .toRotationMatrix();
   Points rotated;
   for (const auto& p : points) rotated.push_back(rotation * p + Eigen::Vector3f(10.0f, -3.0f, 1.0f));
   const ConvexHull rotated_hull = ComputeConvexHull(rotated);
@@ -203,7 +213,32 @@ TEST_CASE("points on the faces and edges of a box stay out of the hull", "[asset
   CHECK(MaxOutside(rotated_hull, rotated) <= 1e-5 * Diagonal(rotated));
 }
 
-TEST_CASE("random points on a sphere", "[assets][hull]") {
+TEST_CASE("convex hull: integer lattices keep only their corners", "[assets][hull]") {
+  Points cube;          // 11 × 11 × 11 lattice points
+  Points octahedron;    // lattice points with |x| + |y| + |z| <= 6
+  for (int i = -6; i <= 6; ++i) {
+    for (int j = -6; j <= 6; ++j) {
+      for (int k = -6; k <= 6; ++k) {
+        if (std::abs(i) <= 5 && std::abs(j) <= 5 && std::abs(k) <= 5) cube.push_back(Point(i, j, k));
+        if (std::abs(i) + std::abs(j) + std::abs(k) <= 6) octahedron.push_back(Point(i, j, k));
+      }
+    }
+  }
+  const ConvexHull cube_hull = ComputeConvexHull(cube);
+  CHECK(cube_hull.vertices.size() == 8);
+  CheckWellFormed(cube_hull);
+  CHECK(cube_hull.Volume() == Approx(1000.0));
+  CHECK(MaxOutside(cube_hull, cube) <= 0.0);
+
+  const ConvexHull octahedron_hull = ComputeConvexHull(octahedron);
+  CHECK(octahedron_hull.vertices.size() == 6);
+  CHECK(octahedron_hull.indices.size() == 8 * 3);
+  CheckWellFormed(octahedron_hull);
+  CHECK(octahedron_hull.Volume() == Approx(4.0 / 3.0 * 216.0));
+  CHECK(MaxOutside(octahedron_hull, octahedron) <= 0.0);
+}
+
+TEST_CASE("convex hull: random points on a sphere", "[assets][hull]") {
   Lcg rng(12345);
   Points points;
   for (int i = 0; i < 3000; ++i) points.push_back(RandomOnSphere(rng, 2.0));
@@ -220,7 +255,7 @@ TEST_CASE("random points on a sphere", "[assets][hull]") {
   CHECK(MaxOutside(hull, points) <= 1e-5 * Diagonal(points));
 }
 
-TEST_CASE("degenerate inputs give an empty hull", "[assets][hull]") {
+TEST_CASE("convex hull: degenerate inputs give an empty hull", "[assets][hull]") {
   CHECK(ComputeConvexHull({}).vertices.empty());
   CHECK(ComputeConvexHull(Points{{1, 2, 3}}).vertices.empty());
   CHECK(ComputeConvexHull(Points{{0, 0, 0}, {1, 0, 0}, {0, 1, 0}}).vertices.empty());
@@ -228,29 +263,30 @@ TEST_CASE("degenerate inputs give an empty hull", "[assets][hull]") {
 
   Points square_grid;  // coplanar, in a tilted plane
   for (int i = 0; i < 20; ++i) {
-    for (int j = 0; j < 20; ++j) square_grid.emplace_back(i * 0.1f, j * 0.1f, 0.5f * i * 0.1f + 2.0f);
+    for (int j = 0; j < 20; ++j) square_grid.push_back(Point(i * 0.1, j * 0.1, 0.05 * i + 2.0));
   }
   CHECK(ComputeConvexHull(square_grid).vertices.empty());
 
   Points collinear;
-  for (int i = 0; i < 50; ++i) collinear.emplace_back(1.0f + i, 2.0f * i, -0.5f * i);
+  for (int i = 0; i < 50; ++i) collinear.push_back(Point(1.0 + i, 2.0 * i, -0.5 * i));
   CHECK(ComputeConvexHull(collinear).vertices.empty());
 
   // Flat within the tolerance: 1e-8 of the size out of plane.
   Lcg rng(3);
   Points nearly_flat;
   for (int i = 0; i < 500; ++i) {
-    nearly_flat.emplace_back(Eigen::Vector3d(rng.Uniform(-1, 1), rng.Uniform(-1, 1), rng.Uniform(-1e-8, 1e-8)).cast<float>());
+    nearly_flat.push_back(RandomInBox(rng, Eigen::Vector3d(-1, -1, -1e-8), Eigen::Vector3d(1, 1, 1e-8)));
   }
   CHECK(ComputeConvexHull(nearly_flat).vertices.empty());
 
   // Non-finite points are skipped: what is left is a triangle.
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
-  CHECK(ComputeConvexHull(Points{{0, 0, 0}, {nan, 0, 0}, {1, 0, 0}, {0, 0, inf}, {0, 1, 0}, {0, -inf, 5}}).vertices.empty());
+  const Points with_non_finite = {{0, 0, 0}, {nan, 0, 0}, {1, 0, 0}, {0, 0, inf}, {0, 1, 0}, {0, -inf, 5}};
+  CHECK(ComputeConvexHull(with_non_finite).vertices.empty());
 }
 
-TEST_CASE("non-finite points are skipped", "[assets][hull]") {
+TEST_CASE("convex hull: non-finite points are skipped", "[assets][hull]") {
   const float nan = std::numeric_limits<float>::quiet_NaN();
   const float inf = std::numeric_limits<float>::infinity();
   Points points = Corners(Eigen::Vector3f(-1, -1, -1), Eigen::Vector3f(1, 1, 1));
@@ -264,7 +300,7 @@ TEST_CASE("non-finite points are skipped", "[assets][hull]") {
   CHECK(hull.Volume() == Approx(8.0));
 }
 
-TEST_CASE("duplicate points", "[assets][hull]") {
+TEST_CASE("convex hull: duplicate points", "[assets][hull]") {
   const Points corners = Corners(Eigen::Vector3f(-0.5f, 0, 1), Eigen::Vector3f(0.5f, 3, 2));
   Points points;
   for (int copy = 0; copy < 5; ++copy) {
@@ -288,16 +324,14 @@ TEST_CASE("duplicate points", "[assets][hull]") {
   CHECK(tetra_hull.Volume() == Approx(1.0 / 6.0));
 }
 
-TEST_CASE("cylinder: coplanar caps are triangulated consistently", "[assets][hull]") {
+TEST_CASE("convex hull: a cylinder's coplanar caps are triangulated consistently", "[assets][hull]") {
   Points points;
   const int num_rim = 64;
   for (int i = 0; i < num_rim; ++i) {
     const double angle = 2.0 * std::numbers::pi * i / num_rim;
-    const float x = static_cast<float>(std::cos(angle));
-    const float y = static_cast<float>(std::sin(angle));
-    points.emplace_back(x, y, 0.0f);
-    points.emplace_back(x, y, 1.0f);
-    points.emplace_back(0.5f * x, 0.5f * y, 1.0f);  // inside the top cap
+    points.push_back(Point(std::cos(angle), std::sin(angle), 0.0));
+    points.push_back(Point(std::cos(angle), std::sin(angle), 1.0));
+    points.push_back(Point(0.5 * std::cos(angle), 0.5 * std::sin(angle), 1.0));  // inside the top cap
   }
   const ConvexHull hull = ComputeConvexHull(points);
   CheckWellFormed(hull);
@@ -307,12 +341,12 @@ TEST_CASE("cylinder: coplanar caps are triangulated consistently", "[assets][hul
   CHECK(MaxOutside(hull, points) <= 1e-6);
 }
 
-TEST_CASE("nearly degenerate but solid inputs", "[assets][hull]") {
-  // A thin slab: 1e-4 of its size thick.
+TEST_CASE("convex hull: nearly degenerate but solid inputs", "[assets][hull]") {
+  // A thin slab: 1e-4 of its size thick. Its rim has very sharp edges.
   Lcg rng(99);
   Points slab;
   for (int i = 0; i < 2000; ++i) {
-    slab.emplace_back(Eigen::Vector3d(rng.Uniform(-1, 1), rng.Uniform(-1, 1), rng.Uniform(-1e-4, 1e-4)).cast<float>());
+    slab.push_back(RandomInBox(rng, Eigen::Vector3d(-1, -1, -1e-4), Eigen::Vector3d(1, 1, 1e-4)));
   }
   const ConvexHull slab_hull = ComputeConvexHull(slab);
   CheckWellFormed(slab_hull);
@@ -322,7 +356,8 @@ TEST_CASE("nearly degenerate but solid inputs", "[assets][hull]") {
   Points needle;
   for (int i = 0; i < 2000; ++i) {
     const double t = rng.Uniform(0, 1);
-    needle.emplace_back(Eigen::Vector3d(1000.0 + t, 500.0 + 2.0 * t + rng.Uniform(-1e-3, 1e-3), -200.0 + rng.Uniform(-1e-3, 1e-3)).cast<float>());
+    const double y = 500.0 + 2.0 * t + rng.Uniform(-1e-3, 1e-3);
+    needle.push_back(Point(1000.0 + t, y, -200.0 + rng.Uniform(-1e-3, 1e-3)));
   }
   const ConvexHull needle_hull = ComputeConvexHull(needle);
   CheckWellFormed(needle_hull);
@@ -338,14 +373,22 @@ TEST_CASE("nearly degenerate but solid inputs", "[assets][hull]") {
   CheckWellFormed(snapped_hull);
   CHECK(VerticesFromInput(snapped_hull, snapped));
   CHECK(MaxOutside(snapped_hull, snapped) <= 1e-5 * Diagonal(snapped));
+
+  // A coarser tolerance leaves out more points but keeps everything within it.
+  ConvexHullConfig coarse;
+  coarse.epsilon_scale = 1e-2f;
+  const ConvexHull coarse_hull = ComputeConvexHull(snapped, coarse);
+  CheckWellFormed(coarse_hull);
+  CHECK(coarse_hull.vertices.size() < snapped_hull.vertices.size());
+  CHECK(MaxOutside(coarse_hull, snapped) <= 4e-2 * Diagonal(snapped));
 }
 
-TEST_CASE("max_vertices keeps the most extreme points", "[assets][hull]") {
+TEST_CASE("convex hull: max_vertices keeps the most extreme points", "[assets][hull]") {
   const Points corners = Corners(Eigen::Vector3f(-1, 0, 0), Eigen::Vector3f(2, 1, 3));
   Lcg rng(5);
   Points points;
   for (int i = 0; i < 5000; ++i) {
-    points.emplace_back(Eigen::Vector3d(rng.Uniform(-0.99, 1.99), rng.Uniform(0.01, 0.99), rng.Uniform(0.01, 2.99)).cast<float>());
+    points.push_back(RandomInBox(rng, Eigen::Vector3d(-0.99, 0.01, 0.01), Eigen::Vector3d(1.99, 0.99, 2.99)));
     if (i % 625 == 0) points.push_back(corners[i / 625]);
   }
   REQUIRE(points.size() == 5008);
@@ -375,27 +418,27 @@ TEST_CASE("max_vertices keeps the most extreme points", "[assets][hull]") {
   CHECK(ComputeConvexHull(sphere, config).vertices.size() == 4);
 }
 
-TEST_CASE("large inputs finish quickly and deterministically", "[assets][hull]") {
+TEST_CASE("convex hull: large inputs finish quickly and deterministically", "[assets][hull]") {
   Lcg rng(2024);
-  Points sphere;
+  Points sphere;  // every point on the hull: the costliest case
   for (int i = 0; i < 50000; ++i) sphere.push_back(RandomOnSphere(rng, 0.3));
   Points ball;
   for (int i = 0; i < 50000; ++i) {
-    ball.push_back(RandomOnSphere(rng, 1.0) * static_cast<float>(std::cbrt(rng.Next())));
+    const Eigen::Vector3f direction = RandomOnSphere(rng, 1.0);
+    ball.push_back(direction * static_cast<float>(std::cbrt(rng.Next())));
   }
 
-  const auto start = std::chrono::steady_clock::now();
+  // Speed is measured by benchmarks, not asserted here; CTest's timeout catches a blow-up.
   const ConvexHull sphere_hull = ComputeConvexHull(sphere);
   const ConvexHull ball_hull = ComputeConvexHull(ball);
-  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  WARN("two 50k-point hulls took " << seconds << " s");
-  CHECK(seconds < 5.0);  // generous: a shared machine; expect well under a second
 
   CheckWellFormed(sphere_hull);
   CHECK(sphere_hull.vertices.size() > 49000);
-  CHECK(MaxOutside(sphere_hull, Points(sphere.begin(), sphere.begin() + 2000)) <= 1e-5 * Diagonal(sphere));
+  const Points sphere_sample(sphere.begin(), sphere.begin() + 1000);
+  CHECK(MaxOutside(sphere_hull, sphere_sample) <= 1e-5 * Diagonal(sphere));
   CheckWellFormed(ball_hull);
-  CHECK(MaxOutside(ball_hull, ball) <= 1e-5 * Diagonal(ball));
+  const Points ball_sample(ball.begin(), ball.begin() + 10000);
+  CHECK(MaxOutside(ball_hull, ball_sample) <= 1e-5 * Diagonal(ball));
 
   const ConvexHull again = ComputeConvexHull(ball);
   CHECK(again.vertices == ball_hull.vertices);

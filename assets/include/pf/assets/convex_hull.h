@@ -20,7 +20,8 @@ namespace pf::assets {
 
 struct ConvexHull {
   // [num_vertices] the hull's corner points only: a subset of the input, without interior,
-  // duplicate, or flat (on a face or a straight edge) points; in input order.
+  // duplicate, or flat points (within the tolerance of a face or a straight edge); in input
+  // order.
   std::vector<Eigen::Vector3f> vertices;
   // [num_triangles × 3] indices into `vertices`, counter-clockwise seen from outside
   // (the right-hand normal points out of the solid). Coplanar faces are triangulated.
@@ -47,7 +48,8 @@ struct ConvexHullConfig {
 // Convex hull of `points` ([num_points]). Points with a NaN or infinite coordinate are skipped.
 // Returns an empty hull (no vertices) when the input has fewer than 4 non-coplanar points
 // (degenerate: empty, all coincident, collinear or coplanar within the tolerance); callers
-// treat that as an error. Tens of thousands of points take a few milliseconds.
+// treat that as an error. With -O2, 50k points take about 10 ms when most lie inside and a few
+// hundred ms in the worst case, when every point is a corner (a sampled sphere).
 ConvexHull ComputeConvexHull(std::span<const Eigen::Vector3f> points,
                              const ConvexHullConfig& config = {});
 
