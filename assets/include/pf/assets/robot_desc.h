@@ -130,8 +130,9 @@ struct RobotDesc {
   double TotalMass() const;
   int FindLink(std::string_view name) const;   // -1 if absent
   int FindJoint(std::string_view name) const;  // -1 if absent
-  // Pose of every link in the root frame at configuration q (one value per DOF of the
-  // 1-DOF joints in joint order; floating and planar joints at identity). [num_links]
+  // Pose of every link in the root frame at configuration q: one value per joint, in joint
+  // order (used by 1-DOF joints, ignored by fixed ones; floating and planar joints stay at
+  // identity). Returns [num_links] poses X_RL.
   std::vector<core::Pose> ForwardKinematics(const std::vector<double>& q) const;
 };
 

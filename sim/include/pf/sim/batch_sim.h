@@ -1,0 +1,118 @@
+// BatchSim: N independent environments of one Model, each its own double-precision
+// btMultiBodyDynamicsWorld, stepped in parallel. State is mirrored into structure-of-arrays
+// buffers with the env index first after every step.
+//
+// Determinism: env e's trajectory depends only on the Model, its actions and its own
+// history, never on the number of envs, threads or where it sits in the batch. At every
+// control-step boundary the contact caches are dropped and the overlapping pairs sorted,
+// so the full state of an env is exactly what GetState returns: SetState (which builds a
+// fresh world) followed by the same actions reproduces a trajectory bit for bit.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "pf/core/result.h"
+#include "pf/core/snapshot.h"
+#include "pf/sim/model.h"
+
+namespace pf::sim {
+
+struct BatchSimConfig {
+  int num_envs = 1;        // environments in the batch
+  int threads = 1;         // worker threads for Step (0 = hardware concurrency)
+  int max_contacts = 64;   // contacts recorded per env per step (the rest are counted only)
+};
+
+// Sections of an env's state, in the order they appear in a state vector.
+enum StateMask : std::uint32_t {
+  // Poses here are of each body's centre-of-mass principal frame (what Bullet integrates),
+  // so a state round-trips bit for bit; body_poses() gives the URDF/object frames.
+  kStateRobotBase = 1u << 0,  // per robot: base pose (7: x y z qw qx qy qz) and twist (6: v_W, w_W)
+  kStateJoints = 1u << 1,     // per dof: positions [num_dofs], then velocities [num_dofs]
+  kStateObjects = 1u << 2,    // per object: pose (7) and twist (6); static objects included
+  kStateControl = 1u << 3,    // actions [num_actuated] and the step counter (1)
+  kStateAll = 0xFu,
+};
+
+struct Contact {
+  int body_a = -1;          // body index (Model::bodies), -1 = ground plane
+  int body_b = -1;
+  double p_W[3] = {0, 0, 0};     // contact point on body b, world
+  double n_W[3] = {0, 0, 1};     // normal pointing from b to a, world
+  double normal_force = 0.0;     // N (impulse over the physics step)
+  double distance = 0.0;         // m (negative = penetration)
+};
+
+class BatchSim {
+ public:
+  static core::Result<std::unique_ptr<BatchSim>> Create(std::shared_ptr<const Model> model,
+                                                        const BatchSimConfig& config);
+  ~BatchSim();
+  BatchSim(const BatchSim&) = delete;
+  BatchSim& operator=(const BatchSim&) = delete;
+
+  const Model& model() const { return *model_; }
+  int num_envs() const { return config_.num_envs; }
+
+  // Control targets for the next Step, [num_envs × num_actuated]: positions, velocities or
+  // torques per each robot's control mode. Initialised to the initial positions (or zero).
+  std::span<double> actions() { return actions_; }
+  // One control step (physics.control_substeps physics steps) of every env, in parallel.
+  void Step();
+  // Back to the initial state (a fresh world). Other envs are untouched.
+  void ResetEnv(int env);
+  void ResetAll();
+
+  // Sensors, valid after Create, Step, ResetEnv and SetState.
+  std::span<const double> joint_positions() const { return q_; }     // [num_envs × num_dofs]
+  std::span<const double> joint_velocities() const { return qd_; }   // [num_envs × num_dofs]
+  std::span<const double> applied_torques() const { return tau_; }   // [num_envs × num_dofs]
+  // Pose X_WF of every body frame F (URDF link frame, object frame). [num_envs × num_bodies × 7]
+  std::span<const double> body_poses() const { return body_poses_; }
+  // Objects' centre-of-mass linear and angular velocity, world frame. [num_envs × num_objects × 6]
+  std::span<const double> object_velocities() const { return object_velocities_; }
+  std::span<const Contact> contacts(int env) const;   // this step's contacts of env
+  std::uint64_t step_count(int env) const { return steps_[static_cast<std::size_t>(env)]; }
+
+  // Faults: NaN, inf or a velocity above physics.fault_velocity. The env is reset, flagged
+  // for this step, and counted; other envs are untouched.
+  std::span<const std::uint8_t> faulted() const { return faulted_; }  // [num_envs], this step
+  std::uint64_t fault_count() const { return fault_count_; }
+
+  int StateSize(std::uint32_t mask) const;
+  void GetState(int env, std::uint32_t mask, std::span<double> out) const;
+  void SetState(int env, std::uint32_t mask, std::span<const double> in);
+  // Hash of every env's full state (kStateAll), in env order.
+  std::uint64_t StateHash() const;
+  std::uint64_t EnvStateHash(int env) const;
+
+  // Fills the per-env parts of a RenderSnapshot (instances, poses, segmentation ids).
+  void WriteSnapshot(core::RenderSnapshot* snapshot) const;
+
+ private:
+  struct Env;
+  BatchSim(std::shared_ptr<const Model> model, const BatchSimConfig& config);
+  void BuildEnv(int env, const std::vector<double>& state);  // a fresh world in `state` (kStateAll)
+  std::vector<double> InitialState() const;
+  void StepEnv(int env);
+  void ReadEnv(int env);
+  void CanonicalizeEnv(int env);
+  bool EnvIsHealthy(int env) const;
+
+  std::shared_ptr<const Model> model_;
+  BatchSimConfig config_;
+  std::vector<std::unique_ptr<Env>> envs_;
+  std::vector<double> actions_, q_, qd_, tau_, body_poses_, object_velocities_;
+  std::vector<Contact> contacts_;
+  std::vector<int> num_contacts_;
+  std::vector<std::uint64_t> steps_;
+  std::vector<std::uint8_t> faulted_;
+  std::uint64_t fault_count_ = 0;
+  struct Pool;
+  std::unique_ptr<Pool> pool_;
+};
+
+}  // namespace pf::sim

@@ -1,0 +1,103 @@
+// Model: a ModelSpec compiled once into everything the envs share read-only: collision
+// shapes (Bullet), link mass properties and joint frames, the layout of the state
+// buffers, and the list of drawable instances for the renderer.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "pf/core/result.h"
+#include "pf/core/snapshot.h"
+#include "pf/sim/model_spec.h"
+
+namespace pf::sim {
+
+namespace internal {
+struct SharedShapes;  // Bullet shapes; defined in sim/src, never seen by users
+}  // namespace internal
+
+// One movable joint of a robot (a 1-DOF joint: revolute, continuous or prismatic).
+struct DofInfo {
+  int robot = 0;             // robot index
+  int joint = 0;             // index into the robot's RobotDesc::joints
+  int link = 0;              // child link index (= joint + 1)
+  int mimic_of = -1;         // global dof index this one follows, -1 if actuated
+  double mimic_multiplier = 1.0;
+  double mimic_offset = 0.0;
+  bool has_limits = false;
+  double lower = 0.0, upper = 0.0;  // limits (rad or m)
+  double max_effort = 0.0;          // torque/force limit; 0 = unlimited
+  double max_velocity = 0.0;        // 0 = not given
+  double damping = 0.0;             // joint damping (URDF <dynamics>)
+  double friction = 0.0;            // joint Coulomb friction (URDF <dynamics>)
+  double kp = 0.0, kd = 0.0;        // PD gains (actuated dofs)
+  double inertia = 0.0;             // diagonal of the joint-space mass matrix at the initial pose
+  double initial_position = 0.0;
+  std::string name;                 // "robot/joint"
+};
+
+// A body with a pose in the snapshot: robot links, then objects.
+struct BodyInfo {
+  std::string name;   // "robot/link" or object name
+  int robot = -1;     // robot index, or -1 for objects
+  int link = -1;      // link index in the robot, or -1
+  int object = -1;    // object index, or -1
+  std::uint32_t semantic_class = 0;
+};
+
+// A render mesh the Model's instances refer to: a loaded mesh or a primitive.
+struct RenderMesh {
+  std::shared_ptr<const assets::MeshData> mesh;  // the geometry (primitives are generated)
+  core::Vec4 colour = core::Vec4(0.7, 0.7, 0.7, 1.0);
+};
+
+class Model {
+ public:
+  // Builds shapes, checks gains against the timestep (dt · λmax(M⁻¹ Kd) < 1) and lays out state.
+  static core::Result<std::shared_ptr<const Model>> Compile(ModelSpec spec);
+  ~Model();
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+
+  const ModelSpec& spec() const { return spec_; }
+  const PhysicsConfig& physics() const { return spec_.physics; }
+
+  int num_robots() const { return static_cast<int>(spec_.robots.size()); }
+  int num_objects() const { return static_cast<int>(spec_.objects.size()); }
+  int num_dofs() const { return static_cast<int>(dofs_.size()); }           // all movable joints
+  int num_actuated() const { return static_cast<int>(actuated_.size()); }   // action size
+  int num_bodies() const { return static_cast<int>(bodies_.size()); }
+  const std::vector<DofInfo>& dofs() const { return dofs_; }
+  const std::vector<int>& actuated() const { return actuated_; }             // dof index per action entry
+  const std::vector<BodyInfo>& bodies() const { return bodies_; }
+  // First dof and body of robot r; bodies of object o start at object_body(0).
+  int robot_first_dof(int r) const { return robot_first_dof_[static_cast<std::size_t>(r)]; }
+  int robot_first_body(int r) const { return robot_first_body_[static_cast<std::size_t>(r)]; }
+  int object_body(int o) const { return object_first_body_ + o; }
+  int end_effector_body(int r) const { return end_effector_body_[static_cast<std::size_t>(r)]; }
+
+  // Number of doubles in a full state vector of one env (see BatchSim::GetState).
+  int state_size() const { return state_size_; }
+
+  // Drawable instances and their meshes, for RenderSnapshot.
+  const std::vector<core::InstanceDesc>& instances() const { return instances_; }
+  const std::vector<RenderMesh>& render_meshes() const { return render_meshes_; }
+
+  const internal::SharedShapes& shapes() const { return *shapes_; }
+
+ private:
+  Model() = default;
+  ModelSpec spec_;
+  std::vector<DofInfo> dofs_;
+  std::vector<int> actuated_;
+  std::vector<BodyInfo> bodies_;
+  std::vector<int> robot_first_dof_, robot_first_body_, end_effector_body_;
+  int object_first_body_ = 0;
+  int state_size_ = 0;
+  std::vector<core::InstanceDesc> instances_;
+  std::vector<RenderMesh> render_meshes_;
+  std::unique_ptr<internal::SharedShapes> shapes_;
+};
+
+}  // namespace pf::sim

@@ -1,0 +1,639 @@
+#include "pf/sim/batch_sim.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include <BulletDynamics/Featherstone/btMultiBody.h>
+#include <BulletDynamics/Featherstone/btMultiBodyConstraintSolver.h>
+#include <BulletDynamics/Featherstone/btMultiBodyDynamicsWorld.h>
+#include <BulletDynamics/Featherstone/btMultiBodyGearConstraint.h>
+#include <BulletDynamics/Featherstone/btMultiBodyJointLimitConstraint.h>
+#include <BulletDynamics/Featherstone/btMultiBodyLinkCollider.h>
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include "pf/core/check.h"
+#include "pf/core/hash.h"
+#include "shared_shapes.h"
+
+namespace pf::sim {
+
+using core::Pose;
+using core::Vec3;
+using internal::FromBt;
+using internal::ToBt;
+
+namespace {
+
+constexpr int kBaseState = 13;    // pose 7 + twist 6
+constexpr int kObjectState = 13;  // pose 7 + twist 6
+
+void PutPose(const btVector3& p, const btQuaternion& q_WC, double* out) {
+  out[0] = p.x();
+  out[1] = p.y();
+  out[2] = p.z();
+  out[3] = q_WC.w();
+  out[4] = q_WC.x();
+  out[5] = q_WC.y();
+  out[6] = q_WC.z();
+}
+
+btQuaternion GetQuat(const double* in7) { return btQuaternion(in7[4], in7[5], in7[6], in7[3]); }
+
+void PoseToArray(const Pose& X, double* out) { core::PoseToArray(X, out); }
+
+Pose FromBtTransform(const btTransform& t) {
+  const btQuaternion q = t.getRotation();
+  return core::MakePose(FromBt(t.getOrigin()), core::Quat(q.w(), q.x(), q.y(), q.z()));
+}
+
+}  // namespace
+
+struct BatchSim::Env {
+  btDefaultCollisionConfiguration config;
+  btCollisionDispatcher dispatcher;
+  btSimpleBroadphase broadphase;
+  btMultiBodyConstraintSolver solver;
+  btMultiBodyDynamicsWorld world;
+  std::vector<std::unique_ptr<btMultiBody>> robots;
+  std::vector<std::unique_ptr<btMultiBodyLinkCollider>> colliders;
+  std::vector<std::unique_ptr<btMultiBodyConstraint>> constraints;
+  std::unique_ptr<btRigidBody> ground;
+  std::vector<std::unique_ptr<btRigidBody>> objects;
+  std::vector<btQuaternion> object_rotations;  // canonical rotation of each object at the step boundary
+  // Scratch, sized once.
+  btAlignedObjectArray<btQuaternion> scratch_q;
+  btAlignedObjectArray<btVector3> scratch_m;
+  std::vector<double> subtree_mass;
+  std::vector<btVector3> subtree_moment;
+  std::vector<double> generalized_gravity;
+
+  Env(const btDefaultCollisionConstructionInfo& info, int max_proxies)
+      : config(info), dispatcher(&config), broadphase(max_proxies), world(&dispatcher, &broadphase, &solver, &config) {}
+
+  ~Env() {
+    for (auto& c : constraints) world.removeMultiBodyConstraint(c.get());
+    for (auto& o : objects) world.removeRigidBody(o.get());
+    if (ground) world.removeRigidBody(ground.get());
+    for (auto& c : colliders) world.removeCollisionObject(c.get());
+    for (auto& r : robots) world.removeMultiBody(r.get());
+  }
+};
+
+struct BatchSim::Pool {
+  explicit Pool(int threads) : arena(threads) {}
+  tbb::task_arena arena;
+};
+
+BatchSim::BatchSim(std::shared_ptr<const Model> model, const BatchSimConfig& config)
+    : model_(std::move(model)), config_(config) {}
+
+BatchSim::~BatchSim() = default;
+
+core::Result<std::unique_ptr<BatchSim>> BatchSim::Create(std::shared_ptr<const Model> model,
+                                                         const BatchSimConfig& config) {
+  if (!model) return core::Fail("BatchSim needs a model");
+  if (config.num_envs < 1) return core::Fail("num_envs must be at least 1", {"", 0, 0, "num_envs"});
+  if (config.threads < 0) return core::Fail("threads must not be negative", {"", 0, 0, "threads"});
+  if (config.max_contacts < 0) return core::Fail("max_contacts must not be negative", {"", 0, 0, "max_contacts"});
+  std::unique_ptr<BatchSim> sim(new BatchSim(std::move(model), config));
+  const int threads = config.threads == 0 ? tbb::this_task_arena::max_concurrency() : config.threads;
+  sim->pool_ = std::make_unique<Pool>(threads);
+  const std::size_t E = static_cast<std::size_t>(config.num_envs);
+  const Model& m = *sim->model_;
+  sim->actions_.assign(E * static_cast<std::size_t>(m.num_actuated()), 0.0);
+  sim->q_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
+  sim->qd_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
+  sim->tau_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
+  sim->body_poses_.assign(E * static_cast<std::size_t>(m.num_bodies()) * 7, 0.0);
+  sim->object_velocities_.assign(E * static_cast<std::size_t>(m.num_objects()) * 6, 0.0);
+  sim->contacts_.assign(E * static_cast<std::size_t>(config.max_contacts), Contact{});
+  sim->num_contacts_.assign(E, 0);
+  sim->steps_.assign(E, 0);
+  sim->faulted_.assign(E, 0);
+  sim->envs_.resize(E);
+  const std::vector<double> initial = sim->InitialState();
+  sim->pool_->arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<int>(0, config.num_envs), [&](const tbb::blocked_range<int>& range) {
+      for (int e = range.begin(); e != range.end(); ++e) sim->BuildEnv(e, initial);
+    });
+  });
+  return sim;
+}
+
+std::vector<double> BatchSim::InitialState() const {
+  const Model& m = *model_;
+  const ModelSpec& spec = m.spec();
+  const auto& shapes = m.shapes();
+  std::vector<double> state(static_cast<std::size_t>(m.state_size()), 0.0);
+  double* s = state.data();
+  for (std::size_t r = 0; r < spec.robots.size(); ++r, s += kBaseState) {
+    const Pose X_WC = spec.robots[r].X_WB * shapes.robots[r].links[0].X_FC;
+    core::PoseToArray(X_WC, s);
+  }
+  for (int d = 0; d < m.num_dofs(); ++d) s[d] = m.dofs()[static_cast<std::size_t>(d)].initial_position;
+  s += 2 * m.num_dofs();
+  for (std::size_t o = 0; o < spec.objects.size(); ++o, s += kObjectState)
+    core::PoseToArray(spec.objects[o].X_WO * shapes.objects[o].X_FC, s);
+  for (int a = 0; a < m.num_actuated(); ++a) {
+    const DofInfo& dof = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])];
+    const ControlMode mode = spec.robots[static_cast<std::size_t>(dof.robot)].control_mode;
+    s[a] = mode == ControlMode::kJointPosition ? dof.initial_position : 0.0;
+  }
+  return state;
+}
+
+void BatchSim::BuildEnv(int e, const std::vector<double>& state) {
+  const Model& m = *model_;
+  const ModelSpec& spec = m.spec();
+  const PhysicsConfig& physics = spec.physics;
+  const auto& shapes = m.shapes();
+  envs_[static_cast<std::size_t>(e)].reset();  // the old world goes first
+  btDefaultCollisionConstructionInfo info;
+  info.m_defaultMaxPersistentManifoldPoolSize = 64;
+  info.m_defaultMaxCollisionAlgorithmPoolSize = 64;
+  int proxies = 2 + m.num_objects();
+  for (const auto& r : shapes.robots) proxies += static_cast<int>(r.links.size());
+  auto env = std::make_unique<Env>(info, proxies);
+  btMultiBodyDynamicsWorld& world = env->world;
+  world.setGravity(ToBt(physics.gravity));
+  btContactSolverInfo& solver = world.getSolverInfo();
+  solver.m_numIterations = physics.solver_iterations;
+  solver.m_leastSquaresResidualThreshold = physics.solver_residual;
+  world.getDispatchInfo().m_deterministicOverlappingPairs = true;
+  const double default_friction = physics.default_friction;
+  const double default_restitution = physics.default_restitution;
+  auto surface = [&](btCollisionObject* object, const internal::BodyShape& body) {
+    object->setFriction(body.friction >= 0.0 ? body.friction : default_friction);
+    object->setRestitution(body.restitution >= 0.0 ? body.restitution : default_restitution);
+    object->setRollingFriction(body.rolling_friction);
+    object->setSpinningFriction(body.spinning_friction);
+    object->setActivationState(DISABLE_DEACTIVATION);
+  };
+
+  if (spec.ground_plane) {
+    btRigidBody::btRigidBodyConstructionInfo ci(0.0, nullptr, shapes.ground.get());
+    env->ground = std::make_unique<btRigidBody>(ci);
+    env->ground->setFriction(default_friction);
+    env->ground->setRestitution(default_restitution);
+    env->ground->setUserIndex(0);
+    world.addRigidBody(env->ground.get(), btBroadphaseProxy::StaticFilter,
+                       btBroadphaseProxy::AllFilter ^ btBroadphaseProxy::StaticFilter);
+  }
+
+  const double* s = state.data();
+  const double* q = s + kBaseState * m.num_robots();
+  const double* qd = q + m.num_dofs();
+  const double* objects = qd + m.num_dofs();
+  const double* control = objects + kObjectState * m.num_objects();
+  for (std::size_t r = 0; r < spec.robots.size(); ++r) {
+    const RobotSpec& rs = spec.robots[r];
+    const assets::RobotDesc& desc = rs.robot->desc;
+    const auto& links = shapes.robots[r].links;
+    const int n = static_cast<int>(desc.links.size()) - 1;
+    auto mb = std::make_unique<btMultiBody>(n, links[0].mass, ToBt(links[0].inertia), rs.fixed_base, false);
+    for (int l = 1; l <= n; ++l) {
+      const auto& joint = desc.joints[static_cast<std::size_t>(l - 1)];
+      const auto& parent = links[static_cast<std::size_t>(joint.parent_link)];
+      const auto& child = links[static_cast<std::size_t>(l)];
+      const Pose X_PcJ = parent.X_FC.inverse() * joint.X_PJ;
+      const Pose X_PcC = X_PcJ * child.X_FC;
+      const core::Quat q_CPc(X_PcC.rotation().transpose());
+      const btQuaternion rot_parent_to_this = internal::ToBtQuat(q_CPc);
+      const Vec3 parent_com_to_pivot = X_PcJ.translation();
+      const Vec3 pivot_to_com = child.X_FC.rotation().transpose() * child.X_FC.translation();
+      const Vec3 axis = child.X_FC.rotation().transpose() * joint.axis;
+      switch (joint.type) {
+        case assets::JointType::kRevolute:
+        case assets::JointType::kContinuous:
+          mb->setupRevolute(l - 1, child.mass, ToBt(child.inertia), joint.parent_link - 1, rot_parent_to_this,
+                            ToBt(axis), ToBt(parent_com_to_pivot), ToBt(pivot_to_com), true);
+          break;
+        case assets::JointType::kPrismatic:
+          mb->setupPrismatic(l - 1, child.mass, ToBt(child.inertia), joint.parent_link - 1, rot_parent_to_this,
+                             ToBt(axis), ToBt(parent_com_to_pivot), ToBt(pivot_to_com), true);
+          break;
+        default:
+          mb->setupFixed(l - 1, child.mass, ToBt(child.inertia), joint.parent_link - 1, rot_parent_to_this,
+                         ToBt(parent_com_to_pivot), ToBt(pivot_to_com), true);
+          break;
+      }
+    }
+    mb->finalizeMultiDof();
+    mb->setLinearDamping(0.0);
+    mb->setAngularDamping(0.0);
+    mb->setMaxCoordinateVelocity(physics.max_joint_velocity);
+    mb->setHasSelfCollision(rs.self_collision);
+    mb->setCanSleep(false);
+    const double* base = s + kBaseState * static_cast<int>(r);
+    mb->setBasePos(btVector3(base[0], base[1], base[2]));
+    mb->setWorldToBaseRot(GetQuat(base).inverse());
+    mb->setBaseVel(btVector3(base[7], base[8], base[9]));
+    mb->setBaseOmega(btVector3(base[10], base[11], base[12]));
+    world.addMultiBody(mb.get());
+
+    const int first_body = m.robot_first_body(static_cast<int>(r));
+    for (int l = 0; l <= n; ++l) {
+      const auto& body = links[static_cast<std::size_t>(l)];
+      if (body.shape == nullptr) continue;
+      auto collider = std::make_unique<btMultiBodyLinkCollider>(mb.get(), l - 1);
+      collider->setCollisionShape(body.shape);
+      surface(collider.get(), body);
+      collider->setUserIndex(first_body + l + 1);
+      const bool is_static = rs.fixed_base && l == 0;
+      if (l == 0) mb->setBaseCollider(collider.get());
+      else mb->getLink(l - 1).m_collider = collider.get();
+      world.addCollisionObject(collider.get(),
+                               is_static ? btBroadphaseProxy::StaticFilter : btBroadphaseProxy::DefaultFilter,
+                               is_static ? btBroadphaseProxy::AllFilter ^ btBroadphaseProxy::StaticFilter
+                                         : btBroadphaseProxy::AllFilter);
+      env->colliders.push_back(std::move(collider));
+    }
+    const int first_dof = m.robot_first_dof(static_cast<int>(r));
+    for (int d = first_dof; d < m.num_dofs() && m.dofs()[static_cast<std::size_t>(d)].robot == static_cast<int>(r); ++d) {
+      const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+      mb->setJointPos(dof.link - 1, q[d]);
+      mb->setJointVel(dof.link - 1, qd[d]);
+      if (dof.has_limits) {
+        auto limit = std::make_unique<btMultiBodyJointLimitConstraint>(mb.get(), dof.link - 1, dof.lower, dof.upper);
+        world.addMultiBodyConstraint(limit.get());
+        env->constraints.push_back(std::move(limit));
+      }
+      if (dof.mimic_of >= 0) {
+        const DofInfo& leader = m.dofs()[static_cast<std::size_t>(dof.mimic_of)];
+        auto gear = std::make_unique<btMultiBodyGearConstraint>(mb.get(), leader.link - 1, mb.get(), dof.link - 1,
+                                                                btVector3(0, 0, 0), btVector3(0, 0, 0),
+                                                                btMatrix3x3::getIdentity(), btMatrix3x3::getIdentity());
+        // Velocity coupling qd_follower = multiplier · qd_leader, with position drift
+        // corrected towards q_follower = multiplier · q_leader + offset.
+        gear->setGearRatio(-dof.mimic_multiplier);
+        gear->setRelativePositionTarget(dof.mimic_offset);
+        gear->setErp(0.2);
+        gear->setMaxAppliedImpulse(1e3);
+        world.addMultiBodyConstraint(gear.get());
+        env->constraints.push_back(std::move(gear));
+      }
+    }
+    env->robots.push_back(std::move(mb));
+  }
+
+  for (std::size_t o = 0; o < spec.objects.size(); ++o) {
+    const auto& body = shapes.objects[o];
+    const double* x = objects + kObjectState * static_cast<int>(o);
+    btRigidBody::btRigidBodyConstructionInfo ci(body.mass, nullptr, body.shape, ToBt(body.inertia));
+    auto rigid = std::make_unique<btRigidBody>(ci);
+    const btQuaternion rotation = GetQuat(x);
+    rigid->setCenterOfMassTransform(btTransform(rotation, btVector3(x[0], x[1], x[2])));
+    rigid->setLinearVelocity(btVector3(x[7], x[8], x[9]));
+    rigid->setAngularVelocity(btVector3(x[10], x[11], x[12]));
+    rigid->setDamping(0.0, 0.0);
+    rigid->setSleepingThresholds(0.0, 0.0);
+    surface(rigid.get(), body);
+    rigid->setUserIndex(m.object_body(static_cast<int>(o)) + 1);
+    if (body.mass > 0.0) {
+      world.addRigidBody(rigid.get());
+    } else {
+      world.addRigidBody(rigid.get(), btBroadphaseProxy::StaticFilter,
+                         btBroadphaseProxy::AllFilter ^ btBroadphaseProxy::StaticFilter);
+    }
+    env->object_rotations.push_back(rotation);
+    env->objects.push_back(std::move(rigid));
+  }
+  for (auto& mb : env->robots) {
+    mb->forwardKinematics(env->scratch_q, env->scratch_m);
+    mb->updateCollisionObjectWorldTransforms(env->scratch_q, env->scratch_m);
+  }
+  std::size_t max_links = 1;
+  for (const auto& r : shapes.robots) max_links = std::max(max_links, r.links.size());
+  env->subtree_mass.assign(max_links, 0.0);
+  env->subtree_moment.assign(max_links, btVector3(0, 0, 0));
+  env->generalized_gravity.assign(static_cast<std::size_t>(m.num_dofs()), 0.0);
+
+  const std::size_t E = static_cast<std::size_t>(e);
+  std::copy(control, control + m.num_actuated(), actions_.begin() + static_cast<std::ptrdiff_t>(E * static_cast<std::size_t>(m.num_actuated())));
+  steps_[E] = static_cast<std::uint64_t>(control[m.num_actuated()]);
+  envs_[E] = std::move(env);
+  num_contacts_[E] = 0;
+  std::fill(tau_.begin() + static_cast<std::ptrdiff_t>(E * static_cast<std::size_t>(m.num_dofs())),
+            tau_.begin() + static_cast<std::ptrdiff_t>((E + 1) * static_cast<std::size_t>(m.num_dofs())), 0.0);
+  ReadEnv(e);
+}
+
+void BatchSim::StepEnv(int e) {
+  const Model& m = *model_;
+  const ModelSpec& spec = m.spec();
+  const PhysicsConfig& physics = spec.physics;
+  const auto& shapes = m.shapes();
+  Env& env = *envs_[static_cast<std::size_t>(e)];
+  const std::size_t E = static_cast<std::size_t>(e);
+  const double* action = actions_.data() + E * static_cast<std::size_t>(m.num_actuated());
+  double* tau_out = tau_.data() + E * static_cast<std::size_t>(m.num_dofs());
+  const double dt = physics.timestep;
+  const btVector3 gravity = ToBt(physics.gravity);
+
+  for (int sub = 0; sub < physics.control_substeps; ++sub) {
+    for (std::size_t r = 0; r < env.robots.size(); ++r) {
+      btMultiBody& mb = *env.robots[r];
+      const RobotSpec& rs = spec.robots[r];
+      const auto& links = shapes.robots[r].links;
+      const int first_dof = m.robot_first_dof(static_cast<int>(r));
+      const int end_dof = r + 1 < env.robots.size() ? m.robot_first_dof(static_cast<int>(r) + 1) : m.num_dofs();
+      // Gravity compensation: generalized gravity from subtree masses and centres of mass.
+      if (rs.gravity_compensation) {
+        mb.forwardKinematics(env.scratch_q, env.scratch_m);
+        const int n = mb.getNumLinks();
+        for (int l = n; l >= 1; --l) {
+          env.subtree_mass[static_cast<std::size_t>(l)] = links[static_cast<std::size_t>(l)].mass;
+          env.subtree_moment[static_cast<std::size_t>(l)] =
+              links[static_cast<std::size_t>(l)].mass * mb.getLink(l - 1).m_cachedWorldTransform.getOrigin();
+        }
+        for (int l = n; l >= 1; --l) {
+          const int parent = mb.getLink(l - 1).m_parent + 1;
+          if (parent >= 1) {
+            env.subtree_mass[static_cast<std::size_t>(parent)] += env.subtree_mass[static_cast<std::size_t>(l)];
+            env.subtree_moment[static_cast<std::size_t>(parent)] += env.subtree_moment[static_cast<std::size_t>(l)];
+          }
+        }
+        for (int d = first_dof; d < end_dof; ++d) {
+          const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+          const btMultibodyLink& link = mb.getLink(dof.link - 1);
+          const btTransform& X_WC = link.m_cachedWorldTransform;
+          const double M = env.subtree_mass[static_cast<std::size_t>(dof.link)];
+          const btVector3& S = env.subtree_moment[static_cast<std::size_t>(dof.link)];
+          double Q;
+          if (link.m_jointType == btMultibodyLink::ePrismatic) {
+            const btVector3 axis = X_WC.getBasis() * link.getAxisBottom(0);
+            Q = M * gravity.dot(axis);
+          } else {
+            const btVector3 axis = X_WC.getBasis() * link.getAxisTop(0);
+            const btVector3 pivot = X_WC.getOrigin() - X_WC.getBasis() * link.m_dVector;
+            Q = axis.dot((S - M * pivot).cross(gravity));
+          }
+          env.generalized_gravity[static_cast<std::size_t>(d)] = Q;
+        }
+        for (int d = first_dof; d < end_dof; ++d) {
+          const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+          if (dof.mimic_of >= 0) {
+            env.generalized_gravity[static_cast<std::size_t>(dof.mimic_of)] +=
+                dof.mimic_multiplier * env.generalized_gravity[static_cast<std::size_t>(d)];
+            env.generalized_gravity[static_cast<std::size_t>(d)] = 0.0;
+          }
+        }
+      }
+      int a = 0;
+      for (int d = 0; d < first_dof; ++d) a += m.dofs()[static_cast<std::size_t>(d)].mimic_of < 0 ? 1 : 0;
+      for (int d = first_dof; d < end_dof; ++d) {
+        const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+        const double q = mb.getJointPos(dof.link - 1);
+        const double qd = mb.getJointVel(dof.link - 1);
+        double tau = 0.0;
+        if (dof.mimic_of < 0) {
+          const double target = action[a++];
+          switch (rs.control_mode) {
+            case ControlMode::kJointPosition: tau = dof.kp * (target - q) - dof.kd * qd; break;
+            case ControlMode::kJointVelocity: tau = dof.kd * (target - qd); break;
+            case ControlMode::kJointTorque: tau = target; break;
+          }
+          if (rs.gravity_compensation) tau -= env.generalized_gravity[static_cast<std::size_t>(d)];
+          if (dof.max_effort > 0.0) tau = std::clamp(tau, -dof.max_effort, dof.max_effort);
+        }
+        // Passive joint damping and Coulomb friction (Bullet ignores the URDF values). The
+        // friction torque never exceeds what would stop the joint within half a step.
+        tau -= dof.damping * qd;
+        if (dof.friction > 0.0 && qd != 0.0)
+          tau -= std::copysign(std::min(dof.friction, 0.5 * dof.inertia * std::abs(qd) / dt), qd);
+        mb.addJointTorque(dof.link - 1, tau);
+        tau_out[d] = tau;
+      }
+    }
+    env.world.stepSimulation(dt, 0, dt);
+  }
+}
+
+void BatchSim::ReadEnv(int e) {
+  const Model& m = *model_;
+  const auto& shapes = m.shapes();
+  Env& env = *envs_[static_cast<std::size_t>(e)];
+  const std::size_t E = static_cast<std::size_t>(e);
+  double* q = q_.data() + E * static_cast<std::size_t>(m.num_dofs());
+  double* qd = qd_.data() + E * static_cast<std::size_t>(m.num_dofs());
+  double* poses = body_poses_.data() + E * static_cast<std::size_t>(m.num_bodies()) * 7;
+  for (std::size_t r = 0; r < env.robots.size(); ++r) {
+    btMultiBody& mb = *env.robots[r];
+    mb.forwardKinematics(env.scratch_q, env.scratch_m);
+    const auto& links = shapes.robots[r].links;
+    const int first_body = m.robot_first_body(static_cast<int>(r));
+    PoseToArray(FromBtTransform(mb.getBaseWorldTransform()) * links[0].X_FC.inverse(), poses + 7 * first_body);
+    for (int l = 1; l <= mb.getNumLinks(); ++l)
+      PoseToArray(FromBtTransform(mb.getLink(l - 1).m_cachedWorldTransform) * links[static_cast<std::size_t>(l)].X_FC.inverse(),
+                  poses + 7 * (first_body + l));
+  }
+  for (int d = 0; d < m.num_dofs(); ++d) {
+    const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+    q[d] = env.robots[static_cast<std::size_t>(dof.robot)]->getJointPos(dof.link - 1);
+    qd[d] = env.robots[static_cast<std::size_t>(dof.robot)]->getJointVel(dof.link - 1);
+  }
+  double* velocities = object_velocities_.data() + E * static_cast<std::size_t>(m.num_objects()) * 6;
+  for (std::size_t o = 0; o < env.objects.size(); ++o) {
+    btRigidBody& body = *env.objects[o];
+    PoseToArray(FromBtTransform(btTransform(env.object_rotations[o], body.getCenterOfMassPosition())) *
+                    shapes.objects[o].X_FC.inverse(),
+                poses + 7 * m.object_body(static_cast<int>(o)));
+    const btVector3 v = body.getLinearVelocity(), w = body.getAngularVelocity();
+    double* out = velocities + 6 * o;
+    out[0] = v.x(); out[1] = v.y(); out[2] = v.z();
+    out[3] = w.x(); out[4] = w.y(); out[5] = w.z();
+  }
+  // Contacts of the last physics step, in the dispatcher's (canonical) order.
+  Contact* contacts = contacts_.data() + E * static_cast<std::size_t>(config_.max_contacts);
+  int count = 0;
+  const double dt = m.physics().timestep;
+  for (int i = 0; i < env.dispatcher.getNumManifolds(); ++i) {
+    const btPersistentManifold* manifold = env.dispatcher.getManifoldByIndexInternal(i);
+    for (int p = 0; p < manifold->getNumContacts() && count < config_.max_contacts; ++p) {
+      const btManifoldPoint& point = manifold->getContactPoint(p);
+      Contact& c = contacts[count++];
+      c.body_a = manifold->getBody0()->getUserIndex() - 1;
+      c.body_b = manifold->getBody1()->getUserIndex() - 1;
+      const btVector3 pw = point.getPositionWorldOnB();
+      c.p_W[0] = pw.x(); c.p_W[1] = pw.y(); c.p_W[2] = pw.z();
+      c.n_W[0] = point.m_normalWorldOnB.x(); c.n_W[1] = point.m_normalWorldOnB.y(); c.n_W[2] = point.m_normalWorldOnB.z();
+      c.normal_force = point.getAppliedImpulse() / dt;
+      c.distance = point.getDistance();
+    }
+  }
+  num_contacts_[E] = count;
+  // Drop contact caches at the step boundary (see the header): algorithms and manifolds are
+  // recreated next step in the sorted pair order, as they would be in a fresh world.
+  btOverlappingPairCache* pairs = env.broadphase.getOverlappingPairCache();
+  btBroadphasePairArray& array = pairs->getOverlappingPairArray();
+  for (int i = 0; i < array.size(); ++i) pairs->cleanOverlappingPair(array[i], &env.dispatcher);
+}
+
+void BatchSim::CanonicalizeEnv(int e) {
+  // Each object's basis is rebuilt from its quaternion, so the state (position,
+  // quaternion) describes the world exactly and SetState can rebuild it bit for bit.
+  Env& env = *envs_[static_cast<std::size_t>(e)];
+  for (std::size_t o = 0; o < env.objects.size(); ++o) {
+    btRigidBody& body = *env.objects[o];
+    const btTransform& X = body.getCenterOfMassTransform();
+    const btQuaternion rotation = X.getRotation().normalized();
+    body.setCenterOfMassTransform(btTransform(rotation, X.getOrigin()));
+    env.object_rotations[o] = rotation;
+  }
+}
+
+bool BatchSim::EnvIsHealthy(int e) const {
+  const Model& m = *model_;
+  const double limit = m.physics().fault_velocity;
+  const std::size_t E = static_cast<std::size_t>(e);
+  for (int d = 0; d < m.num_dofs(); ++d) {
+    const double q = q_[E * static_cast<std::size_t>(m.num_dofs()) + static_cast<std::size_t>(d)];
+    const double qd = qd_[E * static_cast<std::size_t>(m.num_dofs()) + static_cast<std::size_t>(d)];
+    if (!std::isfinite(q) || !std::isfinite(qd) || std::abs(qd) > limit) return false;
+  }
+  for (std::size_t i = 0; i < static_cast<std::size_t>(m.num_bodies()) * 7; ++i)
+    if (!std::isfinite(body_poses_[E * static_cast<std::size_t>(m.num_bodies()) * 7 + i])) return false;
+  for (std::size_t i = 0; i < static_cast<std::size_t>(m.num_objects()) * 6; ++i) {
+    const double v = object_velocities_[E * static_cast<std::size_t>(m.num_objects()) * 6 + i];
+    if (!std::isfinite(v) || std::abs(v) > limit) return false;
+  }
+  return true;
+}
+
+void BatchSim::Step() {
+  std::fill(faulted_.begin(), faulted_.end(), 0);
+  pool_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, config_.num_envs),
+        [&](const tbb::blocked_range<int>& range) {
+          for (int e = range.begin(); e != range.end(); ++e) {
+            StepEnv(e);
+            CanonicalizeEnv(e);
+            ++steps_[static_cast<std::size_t>(e)];
+            ReadEnv(e);
+            if (!EnvIsHealthy(e)) faulted_[static_cast<std::size_t>(e)] = 1;
+          }
+        },
+        tbb::static_partitioner());
+  });
+  // Faulted envs restart from the initial state; the rest are untouched.
+  for (int e = 0; e < config_.num_envs; ++e) {
+    if (!faulted_[static_cast<std::size_t>(e)]) continue;
+    ++fault_count_;
+    BuildEnv(e, InitialState());
+  }
+}
+
+void BatchSim::ResetEnv(int env) {
+  PF_CHECK(env >= 0 && env < config_.num_envs, "env ", env, " out of range");
+  BuildEnv(env, InitialState());
+}
+
+void BatchSim::ResetAll() {
+  const std::vector<double> initial = InitialState();
+  pool_->arena.execute([&] {
+    tbb::parallel_for(tbb::blocked_range<int>(0, config_.num_envs), [&](const tbb::blocked_range<int>& range) {
+      for (int e = range.begin(); e != range.end(); ++e) BuildEnv(e, initial);
+    });
+  });
+}
+
+std::span<const Contact> BatchSim::contacts(int env) const {
+  return {contacts_.data() + static_cast<std::size_t>(env) * static_cast<std::size_t>(config_.max_contacts),
+          static_cast<std::size_t>(num_contacts_[static_cast<std::size_t>(env)])};
+}
+
+int BatchSim::StateSize(std::uint32_t mask) const {
+  const Model& m = *model_;
+  int size = 0;
+  if (mask & kStateRobotBase) size += kBaseState * m.num_robots();
+  if (mask & kStateJoints) size += 2 * m.num_dofs();
+  if (mask & kStateObjects) size += kObjectState * m.num_objects();
+  if (mask & kStateControl) size += m.num_actuated() + 1;
+  return size;
+}
+
+void BatchSim::GetState(int e, std::uint32_t mask, std::span<double> out) const {
+  PF_CHECK(static_cast<int>(out.size()) == StateSize(mask), "state buffer has ", out.size(), " entries, want ",
+           StateSize(mask));
+  const Model& m = *model_;
+  const Env& env = *envs_[static_cast<std::size_t>(e)];
+  const std::size_t E = static_cast<std::size_t>(e);
+  double* s = out.data();
+  if (mask & kStateRobotBase) {
+    for (const auto& mb : env.robots) {
+      PutPose(mb->getBasePos(), mb->getWorldToBaseRot().inverse(), s);
+      const btVector3 v = mb->getBaseVel(), w = mb->getBaseOmega();
+      s[7] = v.x(); s[8] = v.y(); s[9] = v.z(); s[10] = w.x(); s[11] = w.y(); s[12] = w.z();
+      s += kBaseState;
+    }
+  }
+  if (mask & kStateJoints) {
+    std::copy_n(q_.data() + E * static_cast<std::size_t>(m.num_dofs()), m.num_dofs(), s);
+    std::copy_n(qd_.data() + E * static_cast<std::size_t>(m.num_dofs()), m.num_dofs(), s + m.num_dofs());
+    s += 2 * m.num_dofs();
+  }
+  if (mask & kStateObjects) {
+    for (std::size_t o = 0; o < env.objects.size(); ++o) {
+      const btRigidBody& body = *env.objects[o];
+      PutPose(body.getCenterOfMassPosition(), env.object_rotations[o], s);
+      const btVector3 v = body.getLinearVelocity(), w = body.getAngularVelocity();
+      s[7] = v.x(); s[8] = v.y(); s[9] = v.z(); s[10] = w.x(); s[11] = w.y(); s[12] = w.z();
+      s += kObjectState;
+    }
+  }
+  if (mask & kStateControl) {
+    std::copy_n(actions_.data() + E * static_cast<std::size_t>(m.num_actuated()), m.num_actuated(), s);
+    s[m.num_actuated()] = static_cast<double>(steps_[E]);
+  }
+}
+
+void BatchSim::SetState(int e, std::uint32_t mask, std::span<const double> in) {
+  PF_CHECK(static_cast<int>(in.size()) == StateSize(mask), "state has ", in.size(), " entries, want ", StateSize(mask));
+  std::vector<double> full(static_cast<std::size_t>(StateSize(kStateAll)));
+  GetState(e, kStateAll, full);
+  const double* src = in.data();
+  double* dst = full.data();
+  const std::uint32_t sections[] = {kStateRobotBase, kStateJoints, kStateObjects, kStateControl};
+  for (std::uint32_t section : sections) {
+    const int size = StateSize(section);
+    if (mask & section) {
+      std::copy_n(src, size, dst);
+      src += size;
+    }
+    dst += size;
+  }
+  BuildEnv(e, full);
+}
+
+std::uint64_t BatchSim::EnvStateHash(int e) const {
+  std::vector<double> state(static_cast<std::size_t>(StateSize(kStateAll)));
+  GetState(e, kStateAll, state);
+  core::Hasher h;
+  h.Span(std::span<const double>(state));
+  return h.Digest();
+}
+
+std::uint64_t BatchSim::StateHash() const {
+  core::Hasher h;
+  for (int e = 0; e < config_.num_envs; ++e) h.U64(EnvStateHash(e));
+  return h.Digest();
+}
+
+void BatchSim::WriteSnapshot(core::RenderSnapshot* snapshot) const {
+  const Model& m = *model_;
+  snapshot->instances = m.instances();
+  snapshot->Resize(static_cast<std::uint32_t>(config_.num_envs), static_cast<std::uint32_t>(m.num_bodies()),
+                   snapshot->num_cameras);
+  snapshot->body_poses = body_poses_;
+  const std::size_t n = m.instances().size();
+  for (int e = 0; e < config_.num_envs; ++e)
+    for (std::size_t i = 0; i < n; ++i)
+      snapshot->segmentation_ids[static_cast<std::size_t>(e) * n + i] = m.instances()[i].body + 1;
+  snapshot->step = steps_.empty() ? 0 : steps_[0];
+}
+
+}  // namespace pf::sim

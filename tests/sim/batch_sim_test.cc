@@ -1,0 +1,220 @@
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstring>
+
+#include "pf/core/rng.h"
+#include "pf/sim/batch_sim.h"
+#include "sim/scenes.h"
+
+namespace pf::sim {
+namespace {
+
+std::shared_ptr<const Model> ArmModel(int boxes) {
+  auto model = Model::Compile(pf::testing::ArmWithBoxes(boxes));
+  if (!model) FAIL(model.error().ToString());
+  return *model;
+}
+
+// Deterministic random position targets around the initial pose, per (global env, step).
+void RandomActions(BatchSim& sim, int first_env, std::uint64_t step) {
+  const Model& m = sim.model();
+  for (int e = 0; e < sim.num_envs(); ++e) {
+    core::CounterRng rng({0x5eed, 1, static_cast<std::uint64_t>(first_env + e), core::RngStream::kActions, step});
+    for (int a = 0; a < m.num_actuated(); ++a) {
+      const DofInfo& dof = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])];
+      double target = dof.initial_position + rng.Uniform(-0.3, 0.3);
+      if (dof.has_limits) target = std::clamp(target, dof.lower, dof.upper);
+      sim.actions()[static_cast<std::size_t>(e * m.num_actuated() + a)] = target;
+    }
+  }
+}
+
+std::vector<std::uint64_t> RunHashes(std::shared_ptr<const Model> model, int envs, int threads, int steps, int first_env = 0) {
+  auto sim = BatchSim::Create(model, {envs, threads, 64});
+  REQUIRE(sim);
+  std::vector<std::uint64_t> hashes;  // per step, per env
+  for (int t = 0; t < steps; ++t) {
+    RandomActions(**sim, first_env, static_cast<std::uint64_t>(t));
+    (*sim)->Step();
+    for (int e = 0; e < envs; ++e) hashes.push_back((*sim)->EnvStateHash(e));
+  }
+  return hashes;
+}
+
+TEST_CASE("trajectories are bitwise identical for any thread count and batch size", "[sim][determinism]") {
+  const auto model = ArmModel(5);
+  const int steps = 40;
+  const auto reference = RunHashes(model, 64, 1, steps);
+  for (int threads : {2, 4}) {
+    INFO("threads " << threads);
+    CHECK(RunHashes(model, 64, threads, steps) == reference);
+  }
+  // Env i of the batch of 64 equals the same env run alone or in a batch of 7.
+  for (int env : {0, 5, 63}) {
+    INFO("env " << env);
+    const auto alone = RunHashes(model, 1, 1, steps, env);
+    for (int t = 0; t < steps; ++t) CHECK(alone[static_cast<std::size_t>(t)] == reference[static_cast<std::size_t>(t * 64 + env)]);
+  }
+  const auto seven = RunHashes(model, 7, 2, steps, 3);
+  for (int t = 0; t < steps; ++t)
+    for (int e = 0; e < 7; ++e)
+      CHECK(seven[static_cast<std::size_t>(t * 7 + e)] == reference[static_cast<std::size_t>(t * 64 + 3 + e)]);
+}
+
+TEST_CASE("save, restore and replay reproduce a trajectory bit for bit", "[sim][determinism]") {
+  const auto model = ArmModel(5);
+  auto sim = BatchSim::Create(model, {2, 1, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  for (int t = 0; t < 30; ++t) {
+    RandomActions(s, 0, static_cast<std::uint64_t>(t));
+    s.Step();
+  }
+  std::vector<double> saved(static_cast<std::size_t>(s.StateSize(kStateAll)));
+  s.GetState(0, kStateAll, saved);
+  std::vector<std::uint64_t> original;
+  for (int t = 30; t < 70; ++t) {
+    RandomActions(s, 0, static_cast<std::uint64_t>(t));
+    s.Step();
+    original.push_back(s.EnvStateHash(0));
+  }
+  for (int round = 0; round < 2; ++round) {
+    s.SetState(0, kStateAll, saved);
+    std::vector<double> again(saved.size());
+    s.GetState(0, kStateAll, again);
+    CHECK(std::memcmp(again.data(), saved.data(), saved.size() * sizeof(double)) == 0);
+    std::vector<std::uint64_t> replay;
+    for (int t = 30; t < 70; ++t) {
+      RandomActions(s, 0, static_cast<std::uint64_t>(t));
+      s.Step();
+      replay.push_back(s.EnvStateHash(0));
+    }
+    CHECK(replay == original);
+  }
+  // Restoring into another env of the batch works the same.
+  s.SetState(1, kStateAll, saved);
+  for (int t = 30; t < 40; ++t) {
+    RandomActions(s, 0, static_cast<std::uint64_t>(t));  // env 1 gets env 1's stream; copy env 0's
+    for (int a = 0; a < model->num_actuated(); ++a)
+      s.actions()[static_cast<std::size_t>(model->num_actuated() + a)] = s.actions()[static_cast<std::size_t>(a)];
+    s.Step();
+  }
+  // After 10 steps env 1 holds what env 0 held at step 40 of the original run.
+  CHECK(s.EnvStateHash(1) == original[9]);
+}
+
+TEST_CASE("resetting one env leaves the others untouched", "[sim][determinism]") {
+  const auto model = ArmModel(3);
+  auto a = BatchSim::Create(model, {3, 1, 64});
+  auto b = BatchSim::Create(model, {3, 1, 64});
+  REQUIRE(a);
+  REQUIRE(b);
+  for (int t = 0; t < 20; ++t) {
+    RandomActions(**a, 0, static_cast<std::uint64_t>(t));
+    RandomActions(**b, 0, static_cast<std::uint64_t>(t));
+    (*a)->Step();
+    (*b)->Step();
+    if (t == 10) (*a)->ResetEnv(1);
+  }
+  CHECK((*a)->EnvStateHash(0) == (*b)->EnvStateHash(0));
+  CHECK((*a)->EnvStateHash(2) == (*b)->EnvStateHash(2));
+  CHECK((*a)->EnvStateHash(1) != (*b)->EnvStateHash(1));
+  // A reset env equals a fresh one.
+  (*a)->ResetEnv(1);
+  auto fresh = BatchSim::Create(model, {1, 1, 64});
+  CHECK((*a)->EnvStateHash(1) == (*fresh)->EnvStateHash(0));
+}
+
+TEST_CASE("a NaN in one env flags and resets that env only", "[sim][faults]") {
+  const auto model = ArmModel(2);
+  auto sim = BatchSim::Create(model, {3, 2, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  s.Step();
+  const std::uint64_t other = s.EnvStateHash(2);
+  std::vector<double> state(static_cast<std::size_t>(s.StateSize(kStateJoints)));
+  s.GetState(1, kStateJoints, state);
+  state[static_cast<std::size_t>(model->num_dofs() + 2)] = std::nan("");  // a joint velocity
+  s.SetState(1, kStateJoints, state);
+  auto reference = BatchSim::Create(model, {3, 1, 64});
+  (*reference)->Step();
+  (*reference)->Step();
+  s.Step();
+  CHECK(s.faulted()[1] == 1);
+  CHECK(s.faulted()[0] == 0);
+  CHECK(s.fault_count() == 1);
+  CHECK(s.EnvStateHash(2) == (*reference)->EnvStateHash(2));
+  CHECK(s.EnvStateHash(2) != other);
+  auto fresh = BatchSim::Create(model, {1, 1, 64});
+  CHECK(s.EnvStateHash(1) == (*fresh)->EnvStateHash(0));
+  // Runaway velocity is a fault too.
+  std::vector<double> objects(static_cast<std::size_t>(s.StateSize(kStateObjects)));
+  s.GetState(0, kStateObjects, objects);
+  objects[13 * 2 + 9] = 1e6;  // first box, v_z
+  s.SetState(0, kStateObjects, objects);
+  s.Step();
+  CHECK(s.faulted()[0] == 1);
+  CHECK(s.fault_count() == 2);
+}
+
+TEST_CASE("position control holds the home pose and respects torque limits", "[sim][control]") {
+  const auto model = ArmModel(0);
+  auto sim = BatchSim::Create(model, {1, 1, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  for (int t = 0; t < 240; ++t) s.Step();  // 4 s
+  for (int a = 0; a < model->num_actuated(); ++a) {
+    const int d = model->actuated()[static_cast<std::size_t>(a)];
+    INFO(model->dofs()[static_cast<std::size_t>(d)].name);
+    CHECK(std::abs(s.joint_positions()[static_cast<std::size_t>(d)] - model->dofs()[static_cast<std::size_t>(d)].initial_position) < 2e-3);
+  }
+  // A far target saturates the motors at their effort limits.
+  s.actions()[1] = 1.5;
+  s.Step();
+  for (int d = 0; d < model->num_dofs(); ++d) {
+    const DofInfo& dof = model->dofs()[static_cast<std::size_t>(d)];
+    if (dof.max_effort > 0.0 && dof.mimic_of < 0)
+      CHECK(std::abs(s.applied_torques()[static_cast<std::size_t>(d)]) <= dof.max_effort + dof.damping * std::abs(s.joint_velocities()[static_cast<std::size_t>(d)]) + dof.friction + 1e-9);
+  }
+}
+
+TEST_CASE("the mimic finger follows its leader", "[sim][control]") {
+  const auto model = ArmModel(0);
+  auto sim = BatchSim::Create(model, {1, 1, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  int leader = -1, follower = -1;
+  for (int d = 0; d < model->num_dofs(); ++d) {
+    if (model->dofs()[static_cast<std::size_t>(d)].mimic_of >= 0) {
+      follower = d;
+      leader = model->dofs()[static_cast<std::size_t>(d)].mimic_of;
+    }
+  }
+  REQUIRE(follower >= 0);
+  for (double target : {0.01, 0.035}) {
+    s.actions()[static_cast<std::size_t>(model->num_actuated() - 1)] = target;
+    for (int t = 0; t < 120; ++t) s.Step();
+    INFO("target " << target);
+    CHECK(std::abs(s.joint_positions()[static_cast<std::size_t>(leader)] - target) < 1e-3);
+    CHECK(std::abs(s.joint_positions()[static_cast<std::size_t>(follower)] - target) < 1e-3);
+  }
+}
+
+TEST_CASE("boxes rest on the table: contacts carry their weight", "[sim][sensors]") {
+  const auto model = ArmModel(1);
+  auto sim = BatchSim::Create(model, {1, 1, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  for (int t = 0; t < 60; ++t) s.Step();
+  const int box = model->object_body(2);
+  double force = 0.0;
+  for (const Contact& c : s.contacts(0))
+    if (c.body_a == box || c.body_b == box) force += c.normal_force;
+  CHECK(force == Approx(0.1 * 9.81).epsilon(0.05));
+  const double* pose = s.body_poses().data() + 7 * box;
+  CHECK(pose[2] == Approx(0.425).margin(2e-3));
+}
+
+}  // namespace
+}  // namespace pf::sim
