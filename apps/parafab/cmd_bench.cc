@@ -9,6 +9,9 @@
 
 #include "commands.h"
 #include "pf/assets/library.h"
+#include "pf/scenarios/scenario.h"
+#include "pf/sim/batch_sim.h"
+#include "pf/sim/random_actions.h"
 #include "pf/core/log.h"
 #include "process_stats.h"
 
@@ -77,6 +80,123 @@ int RunBenchAssets(const BenchAssetsOptions& options) {
   return kExitOk;
 }
 
+// The Panda with 5 boxes on a table (the issue's reference scene), read from the test assets.
+constexpr const char* kPandaBoxes = R"(
+name: "panda_boxes"
+physics { timestep: 0.004166666666666667 control_substeps: 4 solver_iterations: 50 }
+robots {
+  name: "panda" urdf: "franka_panda/panda.urdf" fixed_base: true
+  base_pose { position { z: 0.4 } }
+  initial_joint_positions { key: "panda_joint2" value: -0.5 }
+  initial_joint_positions { key: "panda_joint4" value: -2.3 }
+  initial_joint_positions { key: "panda_joint6" value: 1.8 }
+  initial_joint_positions { key: "panda_joint7" value: 0.8 }
+  initial_joint_positions { key: "panda_finger_joint1" value: 0.03 }
+  end_effector_link: "panda_hand"
+}
+objects { name: "pedestal" box { size { x: 0.3 y: 0.3 z: 0.4 } } pose { position { z: 0.2 } } mass: 0 }
+objects { name: "table" box { size { x: 0.6 y: 1.0 z: 0.4 } } pose { position { x: 0.6 z: 0.2 } } mass: 0 }
+objects { name: "box0" box { size { x: 0.05 y: 0.05 z: 0.05 } } pose { position { x: 0.45 y: -0.15 z: 0.426 } } mass: 0.1 semantic_class: "box" }
+objects { name: "box1" box { size { x: 0.05 y: 0.05 z: 0.05 } } pose { position { x: 0.52 y: -0.05 z: 0.426 } } mass: 0.1 semantic_class: "box" }
+objects { name: "box2" box { size { x: 0.05 y: 0.05 z: 0.05 } } pose { position { x: 0.59 y: 0.05 z: 0.426 } } mass: 0.1 semantic_class: "box" }
+objects { name: "box3" box { size { x: 0.05 y: 0.05 z: 0.05 } } pose { position { x: 0.45 y: 0.15 z: 0.426 } } mass: 0.1 semantic_class: "box" }
+objects { name: "box4" box { size { x: 0.05 y: 0.05 z: 0.05 } } pose { position { x: 0.66 y: 0.0 z: 0.426 } } mass: 0.1 semantic_class: "box" }
+)";
+
+struct BenchPhysicsOptions {
+  std::vector<std::string> scenes{"default", "panda_boxes"};
+  std::vector<int> envs{1, 64, 512, 4096};
+  std::vector<int> threads{1, 2};
+  double seconds = 1.0;  // measuring time per case and mode
+};
+
+core::Result<scenarios::Scenario> BenchScene(const std::string& scene, assets::AssetLibrary& library) {
+  if (scene == "panda_boxes")
+    return scenarios::ParseScenario(kPandaBoxes, std::filesystem::path(TestAssetsDir()) / "panda_boxes.pbtxt", library);
+  return scenarios::LoadScenario(scene.find('.') != std::string::npos || scene.starts_with("builtin://")
+                                     ? scene
+                                     : "builtin://" + scene,
+                                 library);
+}
+
+// One JSON line per (scene, envs, threads): parafab's Step (random position targets,
+// control law, sensors, fault checks) and the same worlds stepped raw through Bullet.
+// Env-steps are physics steps.
+int RunBenchPhysics(const BenchPhysicsOptions& options) {
+  core::SetLogLevel(core::LogLevel::kError);
+  assets::AssetLibrary library;
+  for (const auto& scene_name : options.scenes) {
+    auto scenario = BenchScene(scene_name, library);
+    if (!scenario) {
+      std::fprintf(stderr, "parafab bench physics: error: %s\n", scenario.error().ToString().c_str());
+      return kExitInvalid;
+    }
+    auto model = sim::Model::Compile(scenario->model);
+    if (!model) {
+      std::fprintf(stderr, "parafab bench physics: error: %s\n", model.error().ToString().c_str());
+      return kExitInvalid;
+    }
+    const int substeps = (*model)->physics().control_substeps;
+    for (int envs : options.envs) {
+      for (int threads : options.threads) {
+        const std::uint64_t rss_before = CurrentRssBytes();
+        auto sim = sim::BatchSim::Create(*model, {envs, threads, 64});
+        if (!sim) return kExitInvalid;
+        const std::uint64_t rss_after = CurrentRssBytes();
+        sim::RandomActionConfig actions;
+        for (int t = 0; t < 3; ++t) {
+          sim::FillRandomActions(**sim, actions, static_cast<std::uint64_t>(t));
+          (*sim)->Step();
+        }
+        // Steps per measurement from a short calibration, so each case takes ~seconds.
+        auto start = Clock::now();
+        (*sim)->Step();
+        const double one = std::max(MsSince(start) / 1000.0, 1e-6);
+        const int steps = std::max(3, static_cast<int>(options.seconds / one));
+        // Save every env, run parafab's Step recording the torques of every physics step,
+        // then restore the envs and replay those torques through Bullet alone: the same
+        // worlds on the same trajectories.
+        const int state_size = (*sim)->StateSize(sim::kStateAll);
+        std::vector<double> saved(static_cast<std::size_t>(envs) * static_cast<std::size_t>(state_size));
+        for (int e = 0; e < envs; ++e)
+          (*sim)->GetState(e, sim::kStateAll, std::span<double>(saved).subspan(static_cast<std::size_t>(e * state_size), static_cast<std::size_t>(state_size)));
+        const std::size_t per_step = (*sim)->substep_torques().size();
+        std::vector<double> torques(per_step * static_cast<std::size_t>(steps));
+        double parafab_s = 0.0;
+        for (int t = 0; t < steps; ++t) {
+          start = Clock::now();
+          sim::FillRandomActions(**sim, actions, static_cast<std::uint64_t>(t + 3));
+          (*sim)->Step();
+          parafab_s += MsSince(start) / 1000.0;
+          std::copy((*sim)->substep_torques().begin(), (*sim)->substep_torques().end(),
+                    torques.begin() + static_cast<std::ptrdiff_t>(per_step * static_cast<std::size_t>(t)));
+        }
+        for (int e = 0; e < envs; ++e)
+          (*sim)->SetState(e, sim::kStateAll, std::span<const double>(saved).subspan(static_cast<std::size_t>(e * state_size), static_cast<std::size_t>(state_size)));
+        start = Clock::now();
+        for (int t = 0; t < steps; ++t)
+          (*sim)->StepRaw(std::span<const double>(torques).subspan(per_step * static_cast<std::size_t>(t), per_step));
+        const double raw_s = MsSince(start) / 1000.0;
+        const double env_steps = static_cast<double>(envs) * steps * substeps;
+        std::cout << nlohmann::json{{"bench", "physics"},
+                                    {"scene", scenario->model.name},
+                                    {"envs", envs},
+                                    {"threads", threads},
+                                    {"env_steps_per_s", env_steps / parafab_s},
+                                    {"us_per_env_step", 1e6 * parafab_s * threads / env_steps},
+                                    {"raw_env_steps_per_s", env_steps / raw_s},
+                                    {"overhead", raw_s > 0 ? parafab_s / raw_s - 1.0 : 0.0},
+                                    {"rss_bytes_per_env", static_cast<double>(rss_after - rss_before) / envs},
+                                    {"control_steps", steps},
+                                    {"faults", (*sim)->fault_count()}}
+                         .dump()
+                  << std::endl;
+      }
+    }
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string TestAssetsDir() {
@@ -96,6 +216,17 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   assets_cmd->add_option("--repeat", assets_options->repeat, "Repetitions for the warm and cached figures")
       ->check(CLI::Range(1, 1000));
   assets_cmd->callback([assets_options, exit_code] { *exit_code = RunBenchAssets(*assets_options); });
+
+  auto physics_options = std::make_shared<BenchPhysicsOptions>();
+  CLI::App* physics_cmd = bench->add_subcommand(
+      "physics", "Env-steps/s of BatchSim and of the same worlds stepped raw through Bullet, per (scene, envs, threads)");
+  physics_cmd->add_option("--scene", physics_options->scenes, "Scenes: default, panda_boxes, a .pbtxt or builtin://NAME")
+      ->capture_default_str();
+  physics_cmd->add_option("--envs", physics_options->envs, "Batch sizes")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+  physics_cmd->add_option("--threads", physics_options->threads, "Thread counts")->capture_default_str()->check(CLI::Range(1, 1024));
+  physics_cmd->add_option("--seconds", physics_options->seconds, "Measuring time per case")->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  physics_cmd->callback([physics_options, exit_code] { *exit_code = RunBenchPhysics(*physics_options); });
 }
 
 }  // namespace pf::apps

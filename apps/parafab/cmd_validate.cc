@@ -7,7 +7,10 @@
 
 #include "commands.h"
 #include "pf/assets/library.h"
+#include "pf/core/hash.h"
 #include "pf/core/log.h"
+#include "pf/scenarios/scenario.h"
+#include "pf/sim/model.h"
 
 namespace pf::apps {
 namespace {
@@ -18,10 +21,66 @@ struct ValidateOptions {
   bool json = false;
 };
 
+bool IsScenario(const std::string& file) {
+  if (file.starts_with(scenarios::kBuiltinScenarioScheme))
+    return scenarios::BuiltinScenarioText(file.substr(scenarios::kBuiltinScenarioScheme.size())).has_value();
+  return file.ends_with(".pbtxt");
+}
+
+// A scenario: parsed, URDFs imported, compiled into a sim::Model (which checks the gains).
+int ValidateScenario(const ValidateOptions& options, assets::AssetLibrary& library) {
+  auto scenario = scenarios::LoadScenario(options.file, library);
+  if (!scenario) {
+    std::fprintf(stderr, "parafab validate: error: %s\n", scenario.error().ToString().c_str());
+    return kExitInvalid;
+  }
+  auto model = sim::Model::Compile(scenario->model);
+  if (!model) {
+    std::fprintf(stderr, "parafab validate: error: %s: %s\n", options.file.c_str(), model.error().ToString().c_str());
+    return kExitInvalid;
+  }
+  const sim::Model& m = **model;
+  int dynamic = 0;
+  for (const auto& o : m.spec().objects) dynamic += o.mass > 0.0 ? 1 : 0;
+  const double control_hz = 1.0 / (m.physics().timestep * m.physics().control_substeps);
+  if (options.json) {
+    nlohmann::json robots = nlohmann::json::array();
+    for (int r = 0; r < m.num_robots(); ++r) {
+      const auto& rs = m.spec().robots[static_cast<std::size_t>(r)];
+      robots.push_back({{"name", rs.name}, {"links", rs.robot->desc.num_links()}, {"dofs", rs.robot->desc.NumDofs()}});
+    }
+    std::cout << nlohmann::json{{"file", options.file},
+                                {"scenario", m.spec().name},
+                                {"scenario_hash", core::HexU64(m.spec().scenario_hash)},
+                                {"robots", robots},
+                                {"objects", m.num_objects()},
+                                {"dynamic_objects", dynamic},
+                                {"actuated_dofs", m.num_actuated()},
+                                {"timestep_s", m.physics().timestep},
+                                {"control_hz", control_hz}}
+                     .dump()
+              << "\n";
+    return kExitOk;
+  }
+  std::printf("%s: OK\n", options.file.c_str());
+  std::printf("  scenario   %s (hash %s)\n", m.spec().name.c_str(), core::HexU64(m.spec().scenario_hash).c_str());
+  for (int r = 0; r < m.num_robots(); ++r) {
+    const auto& rs = m.spec().robots[static_cast<std::size_t>(r)];
+    std::printf("  robot      %s: %d links, %d dof\n", rs.name.c_str(), rs.robot->desc.num_links(),
+                rs.robot->desc.NumDofs());
+  }
+  std::printf("  objects    %d (%d dynamic, %d static)\n", m.num_objects(), dynamic, m.num_objects() - dynamic);
+  std::printf("  actions    %d actuated joints\n", m.num_actuated());
+  std::printf("  physics    dt %.6g s, %d substeps (control %.4g Hz), %d solver iterations\n", m.physics().timestep,
+              m.physics().control_substeps, control_hz, m.physics().solver_iterations);
+  return kExitOk;
+}
+
 int RunValidate(const ValidateOptions& options) {
   assets::AssetResolver resolver = assets::AssetResolver::FromEnvironment();
   for (const auto& root : options.asset_roots) resolver.AddRoot(root);
   assets::AssetLibrary library(resolver);
+  if (IsScenario(options.file)) return ValidateScenario(options, library);
   auto imported = assets::ImportRobot(options.file, library);
   if (!imported) {
     std::fprintf(stderr, "parafab validate: error: %s\n", imported.error().ToString().c_str());
@@ -75,8 +134,8 @@ int RunValidate(const ValidateOptions& options) {
 
 void RegisterValidate(CLI::App& app, int* exit_code) {
   auto options = std::make_shared<ValidateOptions>();
-  CLI::App* cmd = app.add_subcommand("validate", "Check a robot description (URDF or builtin://NAME) and print a summary");
-  cmd->add_option("file", options->file, "URDF file or builtin://NAME")->required();
+  CLI::App* cmd = app.add_subcommand("validate", "Check a scenario (.pbtxt, builtin://default) or a robot (URDF, builtin://parafab_arm) and print a summary");
+  cmd->add_option("file", options->file, "Scenario (.pbtxt), URDF file, or builtin://NAME")->required();
   cmd->add_option("--asset-root", options->asset_roots,
                   "Extra folder that file references may resolve into (repeatable; also PARAFAB_ASSET_PATH)");
   cmd->add_flag("--json", options->json, "Print the summary as one JSON object");

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = pf::apps::kExitOk;
   pf::apps::RegisterValidate(app, &exit_code);
+  pf::apps::RegisterRun(app, &exit_code);
   pf::apps::RegisterBench(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -107,6 +107,7 @@ core::Result<std::unique_ptr<BatchSim>> BatchSim::Create(std::shared_ptr<const M
   sim->q_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
   sim->qd_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
   sim->tau_.assign(E * static_cast<std::size_t>(m.num_dofs()), 0.0);
+  sim->substep_tau_.assign(E * static_cast<std::size_t>(m.physics().control_substeps) * static_cast<std::size_t>(m.num_dofs()), 0.0);
   sim->body_poses_.assign(E * static_cast<std::size_t>(m.num_bodies()) * 7, 0.0);
   sim->object_velocities_.assign(E * static_cast<std::size_t>(m.num_objects()) * 6, 0.0);
   sim->contacts_.assign(E * static_cast<std::size_t>(config.max_contacts), Contact{});
@@ -329,11 +330,13 @@ void BatchSim::StepEnv(int e) {
   Env& env = *envs_[static_cast<std::size_t>(e)];
   const std::size_t E = static_cast<std::size_t>(e);
   const double* action = actions_.data() + E * static_cast<std::size_t>(m.num_actuated());
-  double* tau_out = tau_.data() + E * static_cast<std::size_t>(m.num_dofs());
+  double* tau_last = tau_.data() + E * static_cast<std::size_t>(m.num_dofs());
+  const std::size_t nd = static_cast<std::size_t>(m.num_dofs());
   const double dt = physics.timestep;
   const btVector3 gravity = ToBt(physics.gravity);
 
   for (int sub = 0; sub < physics.control_substeps; ++sub) {
+    double* tau_out = substep_tau_.data() + (E * static_cast<std::size_t>(physics.control_substeps) + static_cast<std::size_t>(sub)) * nd;
     for (std::size_t r = 0; r < env.robots.size(); ++r) {
       btMultiBody& mb = *env.robots[r];
       const RobotSpec& rs = spec.robots[r];
@@ -409,6 +412,7 @@ void BatchSim::StepEnv(int e) {
       }
     }
     env.world.stepSimulation(dt, 0, dt);
+    if (sub + 1 == physics.control_substeps) std::copy_n(tau_out, nd, tau_last);
   }
 }
 
@@ -525,6 +529,32 @@ void BatchSim::Step() {
     ++fault_count_;
     BuildEnv(e, InitialState());
   }
+}
+
+void BatchSim::StepRaw(std::span<const double> torques) {
+  const double dt = model_->physics().timestep;
+  const int substeps = model_->physics().control_substeps;
+  const std::size_t nd = static_cast<std::size_t>(model_->num_dofs());
+  PF_CHECK(torques.size() == static_cast<std::size_t>(config_.num_envs) * static_cast<std::size_t>(substeps) * nd,
+           "StepRaw wants [num_envs × substeps × num_dofs] torques");
+  pool_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, config_.num_envs),
+        [&](const tbb::blocked_range<int>& range) {
+          for (int e = range.begin(); e != range.end(); ++e) {
+            Env& env = *envs_[static_cast<std::size_t>(e)];
+            for (int s = 0; s < substeps; ++s) {
+              const double* tau = torques.data() + (static_cast<std::size_t>(e) * static_cast<std::size_t>(substeps) + static_cast<std::size_t>(s)) * nd;
+              for (std::size_t d = 0; d < nd; ++d) {
+                const DofInfo& dof = model_->dofs()[d];
+                env.robots[static_cast<std::size_t>(dof.robot)]->addJointTorque(dof.link - 1, tau[d]);
+              }
+              env.world.stepSimulation(dt, 0, dt);
+            }
+          }
+        },
+        tbb::static_partitioner());
+  });
 }
 
 void BatchSim::ResetEnv(int env) {

@@ -66,3 +66,44 @@ TEST_CASE("parafab validate reads the shared Panda", "[apps][cli]") {
 }
 
 }  // namespace
+
+namespace {
+
+std::string Field(const std::string& output, const std::string& name) {
+  const auto at = output.find(name);
+  if (at == std::string::npos) return "";
+  auto begin = output.find_first_not_of(' ', at + name.size());
+  return output.substr(begin, output.find('\n', begin) - begin);
+}
+
+TEST_CASE("parafab run: the state hash is the same across processes, thread counts and batch positions", "[apps][cli][determinism]") {
+  const Run a = RunParafab("run --envs 6 --steps 40 --threads 1 --seed 7");
+  const Run b = RunParafab("run --envs 6 --steps 40 --threads 2 --seed 7");
+  INFO(a.output << b.output);
+  REQUIRE(a.exit_code == 0);
+  REQUIRE(b.exit_code == 0);
+  const std::string hash = Field(a.output, "state_hash");
+  CHECK(hash.size() == 16);
+  CHECK(hash == Field(b.output, "state_hash"));
+  CHECK(Field(RunParafab("run --envs 6 --steps 40 --threads 1 --seed 8").output, "state_hash") != hash);
+  CHECK_THAT(a.output, Catch::Contains("faults          0"));
+}
+
+TEST_CASE("parafab validate and run read scenarios; bad input exits 1, bad flags 2", "[apps][cli]") {
+  const Run ok = RunParafab("validate builtin://default");
+  INFO(ok.output);
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.output, Catch::Contains("actions    8 actuated joints"));
+  pf::testing::TempDir dir;
+  const auto bad = dir.Write("bad.pbtxt", "name: \"x\"\nphysics { timestep: -1 }\n");
+  const Run invalid = RunParafab("run " + bad.string());
+  CHECK(invalid.exit_code == 1);
+  CHECK_THAT(invalid.output, Catch::Contains(bad.string() + ":2:"));
+  CHECK(RunParafab("validate " + bad.string()).exit_code == 1);
+  CHECK(RunParafab("run --envs 0").exit_code == 2);
+  CHECK(RunParafab("run --steps abc").exit_code == 2);
+  CHECK(RunParafab("run --threads -1").exit_code == 2);
+  CHECK(RunParafab("run " + (dir.path() / "missing.pbtxt").string()).exit_code == 1);
+}
+
+}  // namespace

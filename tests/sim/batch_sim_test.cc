@@ -216,5 +216,33 @@ TEST_CASE("boxes rest on the table: contacts carry their weight", "[sim][sensors
   CHECK(pose[2] == Approx(0.425).margin(2e-3));
 }
 
+TEST_CASE("the snapshot carries every visual with its body's pose and a stable id", "[sim][snapshot]") {
+  const auto model = ArmModel(2);
+  auto sim = BatchSim::Create(model, {3, 1, 64});
+  REQUIRE(sim);
+  (*sim)->Step();
+  core::RenderSnapshot snapshot;
+  snapshot.num_cameras = 1;
+  (*sim)->WriteSnapshot(&snapshot);
+  CHECK(snapshot.num_envs == 3);
+  CHECK(snapshot.num_cameras == 1);
+  CHECK(snapshot.num_bodies == static_cast<std::uint32_t>(model->num_bodies()));
+  REQUIRE(snapshot.instances.size() == model->instances().size());
+  // Every link of the arm has visuals; every object has one instance.
+  CHECK(snapshot.instances.size() >= static_cast<std::size_t>(model->num_bodies()));
+  CHECK(snapshot.body_poses.size() == (*sim)->body_poses().size());
+  CHECK(std::equal(snapshot.body_poses.begin(), snapshot.body_poses.end(), (*sim)->body_poses().begin()));
+  const std::size_t n = snapshot.instances.size();
+  for (std::size_t e = 0; e < 3; ++e)
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(snapshot.segmentation_ids[e * n + i] == snapshot.instances[i].body + 1);
+      CHECK(snapshot.instances[i].mesh.value < model->render_meshes().size());
+    }
+  // Boxes carry their semantic class; their meshes are 12-triangle boxes.
+  const auto& box = snapshot.instances.back();
+  CHECK(box.semantic_class == 1);
+  CHECK(model->render_meshes()[box.mesh.value].mesh->num_triangles() == 12);
+}
+
 }  // namespace
 }  // namespace pf::sim

@@ -62,6 +62,10 @@ class BatchSim {
   std::span<double> actions() { return actions_; }
   // One control step (physics.control_substeps physics steps) of every env, in parallel.
   void Step();
+  // Benchmark baseline: the same worlds stepped through Bullet alone: addJointTorque with
+  // the given torques and stepSimulation for every substep; no control law, no sensors, no
+  // fault checks, no contact canonicalization. torques: [num_envs × substeps × num_dofs].
+  void StepRaw(std::span<const double> torques);
   // Back to the initial state (a fresh world). Other envs are untouched.
   void ResetEnv(int env);
   void ResetAll();
@@ -69,7 +73,9 @@ class BatchSim {
   // Sensors, valid after Create, Step, ResetEnv and SetState.
   std::span<const double> joint_positions() const { return q_; }     // [num_envs × num_dofs]
   std::span<const double> joint_velocities() const { return qd_; }   // [num_envs × num_dofs]
-  std::span<const double> applied_torques() const { return tau_; }   // [num_envs × num_dofs]
+  std::span<const double> applied_torques() const { return tau_; }   // [num_envs × num_dofs], last substep
+  // Torques of every physics step of the last Step. [num_envs × control_substeps × num_dofs]
+  std::span<const double> substep_torques() const { return substep_tau_; }
   // Pose X_WF of every body frame F (URDF link frame, object frame). [num_envs × num_bodies × 7]
   std::span<const double> body_poses() const { return body_poses_; }
   // Objects' centre-of-mass linear and angular velocity, world frame. [num_envs × num_objects × 6]
@@ -105,7 +111,7 @@ class BatchSim {
   std::shared_ptr<const Model> model_;
   BatchSimConfig config_;
   std::vector<std::unique_ptr<Env>> envs_;
-  std::vector<double> actions_, q_, qd_, tau_, body_poses_, object_velocities_;
+  std::vector<double> actions_, q_, qd_, tau_, substep_tau_, body_poses_, object_velocities_;
   std::vector<Contact> contacts_;
   std::vector<int> num_contacts_;
   std::vector<std::uint64_t> steps_;

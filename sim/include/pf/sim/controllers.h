@@ -1,0 +1,31 @@
+// Controllers above the joint level.
+//
+// End-effector delta pose: damped-least-squares differential IK. A commanded change of the
+// end-effector pose (world frame) becomes joint position targets for the joints on the
+// chain from the robot's base to its end-effector link; the robot's joint PD controller
+// then tracks them. Used at the control rate (brain-stream actions: xyz, rotation, gripper).
+#pragma once
+
+#include <span>
+
+#include "pf/sim/batch_sim.h"
+
+namespace pf::sim {
+
+struct IkConfig {
+  double damping = 0.05;          // λ of (J Jᵀ + λ² I)⁻¹, metres / radians
+  double max_joint_step = 0.2;    // largest change of one joint target per call (rad or m)
+};
+
+// Joint position targets that move robot `robot` of env `env` by delta_W = (dx, dy, dz,
+// rx, ry, rz): a translation of the end-effector origin and a rotation vector (axis·angle),
+// both in world coordinates. Writes the targets of the chain's actuated joints into
+// `actions` ([num_actuated] of this env, as in BatchSim::actions()) and leaves the other
+// entries (gripper) untouched. Targets are clamped into the joint limits.
+void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std::span<const double, 6> delta_W,
+                                    std::span<double> actions, const IkConfig& config = {});
+
+// Pose X_WE of a robot's end-effector body in env `env`.
+core::Pose EndEffectorPose(const BatchSim& sim, int env, int robot);
+
+}  // namespace pf::sim

@@ -1,0 +1,84 @@
+#include "pf/sim/controllers.h"
+
+#include <algorithm>
+
+#include <Eigen/Dense>
+
+#include "pf/core/check.h"
+
+namespace pf::sim {
+
+core::Pose EndEffectorPose(const BatchSim& sim, int env, int robot) {
+  const Model& m = sim.model();
+  const double* p = sim.body_poses().data() +
+                    (static_cast<std::size_t>(env) * static_cast<std::size_t>(m.num_bodies()) +
+                     static_cast<std::size_t>(m.end_effector_body(robot))) * 7;
+  return core::PoseFromArray(p);
+}
+
+void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std::span<const double, 6> delta_W,
+                                    std::span<double> actions, const IkConfig& config) {
+  const Model& m = sim.model();
+  PF_CHECK(static_cast<int>(actions.size()) == m.num_actuated(), "actions must hold one env's ", m.num_actuated(),
+           " entries");
+  const RobotSpec& rs = m.spec().robots[static_cast<std::size_t>(robot)];
+  const assets::RobotDesc& desc = rs.robot->desc;
+  const int first_dof = m.robot_first_dof(robot);
+  const int first_body = m.robot_first_body(robot);
+  const int ee_link = m.end_effector_body(robot) - first_body;
+  const std::size_t nd = static_cast<std::size_t>(m.num_dofs());
+  const double* q = sim.joint_positions().data() + static_cast<std::size_t>(env) * nd;
+  const double* poses = sim.body_poses().data() + static_cast<std::size_t>(env) * static_cast<std::size_t>(m.num_bodies()) * 7;
+
+  // Action index of each actuated dof.
+  std::vector<int> action_of(nd, -1);
+  for (int a = 0; a < m.num_actuated(); ++a) action_of[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])] = a;
+  // Geometric Jacobian of the end-effector origin over the actuated dofs on its chain
+  // (a mimic dof on the chain adds its column, times its multiplier, to its leader's).
+  const core::Vec3 p_E = core::PoseFromArray(poses + 7 * (first_body + ee_link)).translation();
+  std::vector<int> columns;  // action indices
+  std::vector<Eigen::Matrix<double, 6, 1>> J;
+  for (int l = ee_link; l > 0; l = desc.joints[static_cast<std::size_t>(l - 1)].parent_link) {
+    const auto& joint = desc.joints[static_cast<std::size_t>(l - 1)];
+    if (assets::JointDofs(joint.type) != 1) continue;
+    int dof = -1;
+    for (int d = first_dof; d < m.num_dofs() && m.dofs()[static_cast<std::size_t>(d)].robot == robot; ++d)
+      if (m.dofs()[static_cast<std::size_t>(d)].link == l) dof = d;
+    if (dof < 0) continue;
+    const DofInfo& info = m.dofs()[static_cast<std::size_t>(dof)];
+    const double scale = info.mimic_of >= 0 ? info.mimic_multiplier : 1.0;
+    const int leader = info.mimic_of >= 0 ? info.mimic_of : dof;
+    const core::Pose X_WL = core::PoseFromArray(poses + 7 * (first_body + l));  // joint frame = link frame
+    const core::Vec3 a = X_WL.rotation() * joint.axis;
+    Eigen::Matrix<double, 6, 1> column;
+    if (joint.type == assets::JointType::kPrismatic) column << a, core::Vec3::Zero();
+    else column << a.cross(p_E - X_WL.translation()), a;
+    column *= scale;
+    const int action = action_of[static_cast<std::size_t>(leader)];
+    const auto found = std::find(columns.begin(), columns.end(), action);
+    if (found != columns.end()) {
+      J[static_cast<std::size_t>(found - columns.begin())] += column;
+    } else {
+      columns.push_back(action);
+      J.push_back(column);
+    }
+  }
+  if (columns.empty()) return;
+  Eigen::MatrixXd jacobian(6, static_cast<Eigen::Index>(columns.size()));
+  for (std::size_t c = 0; c < columns.size(); ++c) jacobian.col(static_cast<Eigen::Index>(c)) = J[c];
+  Eigen::Matrix<double, 6, 1> error;
+  error << delta_W[0], delta_W[1], delta_W[2], delta_W[3], delta_W[4], delta_W[5];
+  const Eigen::Matrix<double, 6, 6> JJt = jacobian * jacobian.transpose() +
+                                          config.damping * config.damping * Eigen::Matrix<double, 6, 6>::Identity();
+  const Eigen::VectorXd dq = jacobian.transpose() * JJt.ldlt().solve(error);
+  for (std::size_t c = 0; c < columns.size(); ++c) {
+    const int action = columns[c];
+    const DofInfo& info = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(action)])];
+    const double step = std::clamp(dq[static_cast<Eigen::Index>(c)], -config.max_joint_step, config.max_joint_step);
+    double target = q[m.actuated()[static_cast<std::size_t>(action)]] + step;
+    if (info.has_limits) target = std::clamp(target, info.lower, info.upper);
+    actions[static_cast<std::size_t>(action)] = target;
+  }
+}
+
+}  // namespace pf::sim
