@@ -139,10 +139,10 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
     const int substeps = (*model)->physics().control_substeps;
     for (int envs : options.envs) {
       for (int threads : options.threads) {
-        const std::uint64_t rss_before = CurrentRssBytes();
+        const std::uint64_t heap_before = HeapInUseBytes();
         auto sim = sim::BatchSim::Create(*model, {envs, threads, 64});
         if (!sim) return kExitInvalid;
-        const std::uint64_t rss_after = CurrentRssBytes();
+        const std::uint64_t heap_after = HeapInUseBytes();
         sim::RandomActionConfig actions;
         for (int t = 0; t < 3; ++t) {
           sim::FillRandomActions(**sim, actions, static_cast<std::uint64_t>(t));
@@ -186,7 +186,8 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
                                     {"us_per_env_step", 1e6 * parafab_s * threads / env_steps},
                                     {"raw_env_steps_per_s", env_steps / raw_s},
                                     {"overhead", raw_s > 0 ? parafab_s / raw_s - 1.0 : 0.0},
-                                    {"rss_bytes_per_env", static_cast<double>(rss_after - rss_before) / envs},
+                                    {"rss_bytes_per_env", static_cast<double>(heap_after - heap_before) / envs},
+                                    {"peak_rss_bytes", PeakRssBytes()},
                                     {"control_steps", steps},
                                     {"faults", (*sim)->fault_count()}}
                          .dump()

@@ -7,5 +7,8 @@ namespace pf::apps {
 
 std::uint64_t PeakRssBytes();     // high-water mark of resident memory
 std::uint64_t CurrentRssBytes();  // resident memory now
+// Bytes the program holds from malloc now (glibc mallinfo2): unlike RSS, not hidden by
+// memory a previous case freed and this one reuses.
+std::uint64_t HeapInUseBytes();
 
 }  // namespace pf::apps

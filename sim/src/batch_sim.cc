@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include <BulletDynamics/Featherstone/btMultiBody.h>
 #include <BulletDynamics/Featherstone/btMultiBodyConstraintSolver.h>
@@ -110,6 +111,7 @@ core::Result<std::unique_ptr<BatchSim>> BatchSim::Create(std::shared_ptr<const M
   sim->substep_tau_.assign(E * static_cast<std::size_t>(m.physics().control_substeps) * static_cast<std::size_t>(m.num_dofs()), 0.0);
   sim->body_poses_.assign(E * static_cast<std::size_t>(m.num_bodies()) * 7, 0.0);
   sim->object_velocities_.assign(E * static_cast<std::size_t>(m.num_objects()) * 6, 0.0);
+  sim->ee_wrench_.assign(E * static_cast<std::size_t>(m.num_robots()) * 6, 0.0);
   sim->contacts_.assign(E * static_cast<std::size_t>(config.max_contacts), Contact{});
   sim->num_contacts_.assign(E, 0);
   sim->steps_.assign(E, 0);
@@ -450,12 +452,39 @@ void BatchSim::ReadEnv(int e) {
     out[0] = v.x(); out[1] = v.y(); out[2] = v.z();
     out[3] = w.x(); out[4] = w.y(); out[5] = w.z();
   }
-  // Contacts of the last physics step, in the dispatcher's (canonical) order.
+  // Contacts of the last physics step, in the dispatcher's (canonical) order, and the
+  // end-effector wrenches they make.
   Contact* contacts = contacts_.data() + E * static_cast<std::size_t>(config_.max_contacts);
   int count = 0;
   const double dt = m.physics().timestep;
+  double* wrench = ee_wrench_.data() + E * static_cast<std::size_t>(m.num_robots()) * 6;
+  std::fill(wrench, wrench + 6 * m.num_robots(), 0.0);
   for (int i = 0; i < env.dispatcher.getNumManifolds(); ++i) {
     const btPersistentManifold* manifold = env.dispatcher.getManifoldByIndexInternal(i);
+    const int body0 = manifold->getBody0()->getUserIndex() - 1;
+    const int body1 = manifold->getBody1()->getUserIndex() - 1;
+    const int robot0 = body0 >= 0 ? m.end_effector_robot_of_body(body0) : -1;
+    const int robot1 = body1 >= 0 ? m.end_effector_robot_of_body(body1) : -1;
+    if (robot0 != robot1) {
+      for (int p = 0; p < manifold->getNumContacts(); ++p) {
+        const btManifoldPoint& point = manifold->getContactPoint(p);
+        // Force on body 0 (the normal points from body 1 to body 0).
+        const btVector3 f = (point.m_normalWorldOnB * point.getAppliedImpulse() +
+                             point.m_lateralFrictionDir1 * point.m_appliedImpulseLateral1 +
+                             point.m_lateralFrictionDir2 * point.m_appliedImpulseLateral2) /
+                            dt;
+        for (const auto& [robot, sign, at] : {std::tuple{robot0, 1.0, point.getPositionWorldOnA()},
+                                              std::tuple{robot1, -1.0, point.getPositionWorldOnB()}}) {
+          if (robot < 0) continue;
+          const double* ee = poses + 7 * m.end_effector_body(robot);
+          const btVector3 force = sign * f;
+          const btVector3 torque = (at - btVector3(ee[0], ee[1], ee[2])).cross(force);
+          double* w = wrench + 6 * robot;
+          w[0] += force.x(); w[1] += force.y(); w[2] += force.z();
+          w[3] += torque.x(); w[4] += torque.y(); w[5] += torque.z();
+        }
+      }
+    }
     for (int p = 0; p < manifold->getNumContacts() && count < config_.max_contacts; ++p) {
       const btManifoldPoint& point = manifold->getContactPoint(p);
       Contact& c = contacts[count++];

@@ -366,6 +366,23 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
     model->bodies_.push_back({os.name, -1, -1, static_cast<int>(o), os.semantic_class});
   }
 
+  // End-effector subtrees, for the wrist wrench.
+  model->ee_robot_of_body_.assign(static_cast<std::size_t>(model->num_bodies()), -1);
+  for (std::size_t r = 0; r < spec.robots.size(); ++r) {
+    const auto& desc = spec.robots[r].robot->desc;
+    const int first = model->robot_first_body_[r];
+    // The sensed subtree starts at the end-effector link or, when that is a frame without
+    // collision geometry (a tool centre point), its nearest ancestor with some (the hand).
+    int wrist = model->end_effector_body_[r] - first;
+    while (wrist > 0 && desc.links[static_cast<std::size_t>(wrist)].collisions.empty())
+      wrist = desc.joints[static_cast<std::size_t>(wrist - 1)].parent_link;
+    for (int l = 0; l < desc.num_links(); ++l) {
+      int a = l;
+      while (a > 0 && a != wrist) a = desc.joints[static_cast<std::size_t>(a - 1)].parent_link;
+      if (a == wrist) model->ee_robot_of_body_[static_cast<std::size_t>(first + l)] = static_cast<int>(r);
+    }
+  }
+
   // State layout (see BatchSim::StateMask).
   int dynamic_objects = static_cast<int>(spec.objects.size());
   model->state_size_ = 13 * static_cast<int>(spec.robots.size()) + 2 * model->num_dofs() + 13 * dynamic_objects +

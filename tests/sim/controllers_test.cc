@@ -38,3 +38,46 @@ TEST_CASE("end-effector delta IK moves the tool by the commanded offset", "[sim]
 
 }  // namespace
 }  // namespace pf::sim
+
+namespace pf::sim {
+namespace {
+
+TEST_CASE("the wrist wrench carries the weight of a part held between the fingers", "[sim][sensors]") {
+  sim::ModelSpec spec = pf::testing::ArmWithBoxes(0);
+  // A 0.1 kg, 3 cm cube between the fingers (centred on the tool point), the fingers
+  // starting just inside its faces so they hold it from the first step.
+  spec.robots[0].initial_positions[7] = 0.0145;
+  auto probe_model = Model::Compile(spec);
+  REQUIRE(probe_model);
+  auto probe = BatchSim::Create(*probe_model, {1, 1, 64});
+  REQUIRE(probe);
+  const core::Pose X_WT = EndEffectorPose(**probe, 0, 0);
+  sim::ObjectSpec part;
+  part.name = "part";
+  part.size = core::Vec3::Constant(0.03);
+  part.mass = 0.1;
+  part.friction = 1.0;
+  part.X_WO = core::MakePose(X_WT.translation(), core::Quat(X_WT.rotation()));
+  spec.objects.push_back(part);
+  auto model = Model::Compile(spec);
+  REQUIRE(model);
+  auto created = BatchSim::Create(*model, {1, 1, 64});
+  REQUIRE(created);
+  BatchSim& sim = **created;
+  // Squeeze the part: a closing target past the part's faces; the PD gain times the
+  // remaining gap sets the grip force (capped by the finger's effort limit).
+  sim.actions()[7] = -0.1;
+  for (int t = 0; t < 120; ++t) sim.Step();
+  const double* part_pose = sim.body_poses().data() + 7 * (*model)->object_body(2);
+  CHECK(std::abs(part_pose[2] - X_WT.translation().z()) < 0.01);  // held, not dropped
+  // Averaged over a few steps, the contacts on the hand carry the part's weight.
+  double fz = 0.0;
+  for (int t = 0; t < 30; ++t) {
+    sim.Step();
+    fz += sim.end_effector_wrenches()[2] / 30.0;
+  }
+  CHECK(fz == Approx(-0.1 * 9.81).epsilon(0.05));
+}
+
+}  // namespace
+}  // namespace pf::sim

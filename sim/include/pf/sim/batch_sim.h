@@ -81,6 +81,12 @@ class BatchSim {
   // Objects' centre-of-mass linear and angular velocity, world frame. [num_envs × num_objects × 6]
   std::span<const double> object_velocities() const { return object_velocities_; }
   std::span<const Contact> contacts(int env) const;   // this step's contacts of env
+  // Wrist force/torque: the wrench that contacts exert on each robot's hand (the end-effector
+  // link, or its nearest ancestor with collision geometry when it is a bare tool frame) and
+  // the links beyond it (fingers), about the end-effector origin, world frame: (f_W, τ_W).
+  // Normal and friction forces of the last physics step; the hand's own weight and inertia
+  // are not included. [num_envs × num_robots × 6]
+  std::span<const double> end_effector_wrenches() const { return ee_wrench_; }
   std::uint64_t step_count(int env) const { return steps_[static_cast<std::size_t>(env)]; }
 
   // Faults: NaN, inf or a velocity above physics.fault_velocity. The env is reset, flagged
@@ -111,7 +117,7 @@ class BatchSim {
   std::shared_ptr<const Model> model_;
   BatchSimConfig config_;
   std::vector<std::unique_ptr<Env>> envs_;
-  std::vector<double> actions_, q_, qd_, tau_, substep_tau_, body_poses_, object_velocities_;
+  std::vector<double> actions_, q_, qd_, tau_, substep_tau_, body_poses_, object_velocities_, ee_wrench_;
   std::vector<Contact> contacts_;
   std::vector<int> num_contacts_;
   std::vector<std::uint64_t> steps_;

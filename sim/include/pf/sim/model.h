@@ -76,6 +76,9 @@ class Model {
   int robot_first_body(int r) const { return robot_first_body_[static_cast<std::size_t>(r)]; }
   int object_body(int o) const { return object_first_body_ + o; }
   int end_effector_body(int r) const { return end_effector_body_[static_cast<std::size_t>(r)]; }
+  // The robot whose end-effector subtree (the end-effector link and its descendants)
+  // contains body b, or -1. [num_bodies]
+  int end_effector_robot_of_body(int b) const { return ee_robot_of_body_[static_cast<std::size_t>(b)]; }
 
   // Number of doubles in a full state vector of one env (see BatchSim::GetState).
   int state_size() const { return state_size_; }
@@ -92,7 +95,7 @@ class Model {
   std::vector<DofInfo> dofs_;
   std::vector<int> actuated_;
   std::vector<BodyInfo> bodies_;
-  std::vector<int> robot_first_dof_, robot_first_body_, end_effector_body_;
+  std::vector<int> robot_first_dof_, robot_first_body_, end_effector_body_, ee_robot_of_body_;
   int object_first_body_ = 0;
   int state_size_ = 0;
   std::vector<core::InstanceDesc> instances_;
