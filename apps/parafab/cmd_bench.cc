@@ -47,10 +47,7 @@ int RunBenchAssets(const BenchAssetsOptions& options) {
   assets::AssetLibrary cold_library;
   auto cold = import(cold_library);
   const double cold_ms = MsSince(start);
-  if (!cold) {
-    std::fprintf(stderr, "parafab bench assets: error: %s\n", cold.error().ToString().c_str());
-    return kExitInvalid;
-  }
+  if (!cold) return ReportError("bench assets", cold.error());
   double warm_ms = 1e300, cached_ms = 1e300;
   for (int i = 0; i < options.repeat; ++i) {
     start = Clock::now();
@@ -126,21 +123,14 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
   core::SetLogLevel(core::LogLevel::kError);
   assets::AssetLibrary library;
   for (const auto& scene_name : options.scenes) {
-    auto scenario = BenchScene(scene_name, library);
-    if (!scenario) {
-      std::fprintf(stderr, "parafab bench physics: error: %s\n", scenario.error().ToString().c_str());
-      return kExitInvalid;
-    }
-    auto model = sim::Model::Compile(scenario->model);
-    if (!model) {
-      std::fprintf(stderr, "parafab bench physics: error: %s\n", model.error().ToString().c_str());
-      return kExitInvalid;
-    }
-    const int substeps = (*model)->physics().control_substeps;
+    auto compiled = Compile(BenchScene(scene_name, library));
+    if (!compiled) return ReportError("bench physics", compiled.error());
+    const auto& model = compiled->model;
+    const int substeps = model->physics().control_substeps;
     for (int envs : options.envs) {
       for (int threads : options.threads) {
         const std::uint64_t heap_before = HeapInUseBytes();
-        auto sim = sim::BatchSim::Create(*model, {envs, threads, 64});
+        auto sim = sim::BatchSim::Create(model, {envs, threads, 64});
         if (!sim) return kExitInvalid;
         const std::uint64_t heap_after = HeapInUseBytes();
         sim::RandomActionConfig actions;
@@ -179,7 +169,7 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
         const double raw_s = MsSince(start) / 1000.0;
         const double env_steps = static_cast<double>(envs) * steps * substeps;
         std::cout << nlohmann::json{{"bench", "physics"},
-                                    {"scene", scenario->model.name},
+                                    {"scene", compiled->scenario.model.name},
                                     {"envs", envs},
                                     {"threads", threads},
                                     {"env_steps_per_s", env_steps / parafab_s},

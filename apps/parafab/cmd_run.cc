@@ -27,24 +27,13 @@ struct RunOptions {
 };
 
 int RunRun(const RunOptions& options) {
-  assets::AssetResolver resolver = assets::AssetResolver::FromEnvironment();
-  for (const auto& root : options.asset_roots) resolver.AddRoot(root);
-  assets::AssetLibrary library(resolver);
-  auto scenario = scenarios::LoadScenario(options.scenario, library);
-  if (!scenario) {
-    std::fprintf(stderr, "parafab run: error: %s\n", scenario.error().ToString().c_str());
-    return kExitInvalid;
-  }
-  auto model = sim::Model::Compile(scenario->model);
-  if (!model) {
-    std::fprintf(stderr, "parafab run: error: %s\n", model.error().ToString().c_str());
-    return kExitInvalid;
-  }
-  auto sim = sim::BatchSim::Create(*model, {options.envs, options.threads, 64});
-  if (!sim) {
-    std::fprintf(stderr, "parafab run: error: %s\n", sim.error().ToString().c_str());
-    return kExitInvalid;
-  }
+  assets::AssetLibrary library(MakeResolver(options.asset_roots));
+  auto compiled = Compile(scenarios::LoadScenario(options.scenario, library));
+  if (!compiled) return ReportError("run", compiled.error());
+  const auto& model = compiled->model;
+  const auto& scenario = compiled->scenario;
+  auto sim = sim::BatchSim::Create(model, {options.envs, options.threads, 64});
+  if (!sim) return ReportError("run", sim.error());
   sim::RandomActionConfig actions;
   actions.seed = options.seed;
   Progress progress("run", static_cast<std::uint64_t>(options.steps), "steps");
@@ -58,11 +47,11 @@ int RunRun(const RunOptions& options) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   // Env-steps are physics steps (control steps × substeps), as in `parafab bench physics`.
   const double env_steps =
-      static_cast<double>(options.envs) * options.steps * (*model)->physics().control_substeps;
+      static_cast<double>(options.envs) * options.steps * model->physics().control_substeps;
   const std::string hash = core::HexU64((*sim)->StateHash());
   if (options.json) {
-    std::cout << nlohmann::json{{"scenario", scenario->model.name},
-                                {"scenario_hash", core::HexU64(scenario->model.scenario_hash)},
+    std::cout << nlohmann::json{{"scenario", scenario.model.name},
+                                {"scenario_hash", core::HexU64(scenario.model.scenario_hash)},
                                 {"envs", options.envs},
                                 {"steps", options.steps},
                                 {"threads", options.threads},
@@ -74,10 +63,10 @@ int RunRun(const RunOptions& options) {
               << std::endl;
     return kExitOk;
   }
-  std::printf("scenario        %s (hash %s)\n", scenario->model.name.c_str(),
-              core::HexU64(scenario->model.scenario_hash).c_str());
+  std::printf("scenario        %s (hash %s)\n", scenario.model.name.c_str(),
+              core::HexU64(scenario.model.scenario_hash).c_str());
   std::printf("envs            %d x %d control steps (%d physics steps each), %d threads, seed %llu\n",
-              options.envs, options.steps, (*model)->physics().control_substeps, options.threads,
+              options.envs, options.steps, model->physics().control_substeps, options.threads,
               static_cast<unsigned long long>(options.seed));
   std::printf("faults          %llu\n", static_cast<unsigned long long>((*sim)->fault_count()));
   std::printf("env_steps_per_s %.0f\n", env_steps / seconds);

@@ -29,17 +29,9 @@ bool IsScenario(const std::string& file) {
 
 // A scenario: parsed, URDFs imported, compiled into a sim::Model (which checks the gains).
 int ValidateScenario(const ValidateOptions& options, assets::AssetLibrary& library) {
-  auto scenario = scenarios::LoadScenario(options.file, library);
-  if (!scenario) {
-    std::fprintf(stderr, "parafab validate: error: %s\n", scenario.error().ToString().c_str());
-    return kExitInvalid;
-  }
-  auto model = sim::Model::Compile(scenario->model);
-  if (!model) {
-    std::fprintf(stderr, "parafab validate: error: %s: %s\n", options.file.c_str(), model.error().ToString().c_str());
-    return kExitInvalid;
-  }
-  const sim::Model& m = **model;
+  auto compiled = Compile(scenarios::LoadScenario(options.file, library));
+  if (!compiled) return ReportError("validate", compiled.error());
+  const sim::Model& m = *compiled->model;
   int dynamic = 0;
   for (const auto& o : m.spec().objects) dynamic += o.mass > 0.0 ? 1 : 0;
   const double control_hz = 1.0 / (m.physics().timestep * m.physics().control_substeps);
@@ -77,15 +69,10 @@ int ValidateScenario(const ValidateOptions& options, assets::AssetLibrary& libra
 }
 
 int RunValidate(const ValidateOptions& options) {
-  assets::AssetResolver resolver = assets::AssetResolver::FromEnvironment();
-  for (const auto& root : options.asset_roots) resolver.AddRoot(root);
-  assets::AssetLibrary library(resolver);
+  assets::AssetLibrary library(MakeResolver(options.asset_roots));
   if (IsScenario(options.file)) return ValidateScenario(options, library);
   auto imported = assets::ImportRobot(options.file, library);
-  if (!imported) {
-    std::fprintf(stderr, "parafab validate: error: %s\n", imported.error().ToString().c_str());
-    return kExitInvalid;
-  }
+  if (!imported) return ReportError("validate", imported.error());
   const assets::ImportedRobot& robot = *imported;
   const assets::RobotDesc& desc = robot.desc;
   std::map<std::string, int> joint_types;

@@ -8,6 +8,10 @@
 
 #include <CLI/CLI.hpp>
 
+#include "pf/assets/library.h"
+#include "pf/scenarios/scenario.h"
+#include "pf/sim/model.h"
+
 namespace pf::apps {
 
 inline constexpr int kExitOk = 0;
@@ -20,5 +24,19 @@ void RegisterRun(CLI::App& app, int* exit_code);
 
 // Where third-party test assets live: $PARAFAB_TEST_ASSETS or the build's default.
 std::string TestAssetsDir();
+
+// Asset roots from PARAFAB_ASSET_PATH plus the --asset-root options.
+assets::AssetResolver MakeResolver(const std::vector<std::string>& extra_roots);
+
+// A scenario and its compiled Model.
+struct CompiledScenario {
+  scenarios::Scenario scenario;
+  std::shared_ptr<const sim::Model> model;
+};
+// Compiles a loaded scenario; compile errors are prefixed with the scenario's source.
+core::Result<CompiledScenario> Compile(core::Result<scenarios::Scenario> scenario);
+
+// Prints "parafab COMMAND: error: ..." and returns kExitInvalid.
+int ReportError(const char* command, const core::Error& error);
 
 }  // namespace pf::apps

@@ -117,9 +117,7 @@ core::Result<ImportedRobot> ImportRobot(const std::string& source, AssetLibrary&
     const std::string name = source.substr(kBuiltinScheme.size());
     const auto text = BuiltinUrdf(name);
     if (!text) {
-      std::string known;
-      for (auto n : BuiltinNames()) known += (known.empty() ? "" : ", ") + std::string(n);
-      return core::Fail(core::StrCat("unknown built-in robot '", name, "' (built-in: ", known, ")"),
+      return core::Fail(core::StrCat("unknown built-in robot '", name, "' (built-in: ", core::Join(BuiltinNames(), ", "), ")"),
                         {source, 0, 0, ""});
     }
     PF_ASSIGN_OR_RETURN(robot.desc, ParseUrdf(*text, source, library.resolver(), &robot.warnings, config.urdf));

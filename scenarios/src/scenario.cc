@@ -767,9 +767,7 @@ core::Result<Scenario> LoadScenario(const std::string& path_or_builtin, assets::
     const std::string name = path_or_builtin.substr(kBuiltinScenarioScheme.size());
     const auto text = BuiltinScenarioText(name);
     if (!text) {
-      std::string known;
-      for (auto n : BuiltinScenarioNames()) known += (known.empty() ? "" : ", ") + std::string(n);
-      return core::Fail(StrCat("unknown built-in scenario '", name, "' (built-in: ", known, ")"),
+      return core::Fail(StrCat("unknown built-in scenario '", name, "' (built-in: ", core::Join(BuiltinScenarioNames(), ", "), ")"),
                         {path_or_builtin, 0, 0, ""});
     }
     return ParseScenario(*text, path_or_builtin, library);

@@ -1,6 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <string>
+#include <string_view>
+#include <vector>
+
 #include "pf/core/result.h"
+#include "pf/core/str.h"
 
 namespace pf::core {
 namespace {
@@ -36,6 +41,18 @@ TEST_CASE("PF_ASSIGN_OR_RETURN and PF_TRY propagate the first error", "[core]") 
   CHECK(Quarter(6).error().message == "odd value");
   CHECK(CheckEven(4));
   CHECK_FALSE(CheckEven(5));
+}
+
+}  // namespace
+}  // namespace pf::core
+
+namespace pf::core {
+namespace {
+
+TEST_CASE("Join and StrCat", "[core]") {
+  CHECK(Join(std::vector<std::string>{"a", "b", "c"}, ", ") == "a, b, c");
+  CHECK(Join(std::vector<std::string_view>{}, ", ").empty());
+  CHECK(StrCat("x", 1, ' ', 2.5) == "x1 2.5");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace pf::core {
 
@@ -13,6 +14,17 @@ std::string StrCat(const Args&... args) {
   os.precision(17);
   (os << ... << args);
   return os.str();
+}
+
+// Joins the items of a range of strings: Join({"a", "b"}, ", ") == "a, b".
+template <class Range>
+std::string Join(const Range& items, std::string_view separator) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
 }
 
 }  // namespace pf::core
