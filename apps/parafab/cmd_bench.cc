@@ -139,34 +139,32 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
           (*sim)->Step();
         }
         // Steps per measurement from a short calibration, so each case takes ~seconds.
+        // (Half the time goes to the raw twin below.)
         auto start = Clock::now();
         (*sim)->Step();
         const double one = std::max(MsSince(start) / 1000.0, 1e-6);
         const int steps = std::max(3, static_cast<int>(options.seconds / one));
-        // Save every env, run parafab's Step recording the torques of every physics step,
-        // then restore the envs and replay those torques through Bullet alone: the same
-        // worlds on the same trajectories.
-        const int state_size = (*sim)->StateSize(sim::kStateAll);
-        std::vector<double> saved(static_cast<std::size_t>(envs) * static_cast<std::size_t>(state_size));
-        for (int e = 0; e < envs; ++e)
-          (*sim)->GetState(e, sim::kStateAll, std::span<double>(saved).subspan(static_cast<std::size_t>(e * state_size), static_cast<std::size_t>(state_size)));
-        const std::size_t per_step = (*sim)->substep_torques().size();
-        std::vector<double> torques(per_step * static_cast<std::size_t>(steps));
-        double parafab_s = 0.0;
+        // A twin batch of the same worlds replays, through Bullet alone, the torques that
+        // parafab's Step applied in each physics step: the same worlds on the same
+        // trajectories. The two are timed step by step, interleaved, so drifts in the
+        // machine's speed hit both alike.
+        auto raw = sim::BatchSim::Create(model, {envs, threads, 64});
+        if (!raw) return ReportError("bench physics", raw.error());
+        for (int e = 0; e < envs; ++e) {
+          std::vector<double> state(static_cast<std::size_t>((*sim)->StateSize(sim::kStateAll)));
+          (*sim)->GetState(e, sim::kStateAll, state);
+          (*raw)->SetState(e, sim::kStateAll, state);
+        }
+        double parafab_s = 0.0, raw_s = 0.0;
         for (int t = 0; t < steps; ++t) {
           start = Clock::now();
           sim::FillRandomActions(**sim, actions, static_cast<std::uint64_t>(t + 3));
           (*sim)->Step();
           parafab_s += MsSince(start) / 1000.0;
-          std::copy((*sim)->substep_torques().begin(), (*sim)->substep_torques().end(),
-                    torques.begin() + static_cast<std::ptrdiff_t>(per_step * static_cast<std::size_t>(t)));
+          start = Clock::now();
+          (*raw)->StepRaw((*sim)->substep_torques());
+          raw_s += MsSince(start) / 1000.0;
         }
-        for (int e = 0; e < envs; ++e)
-          (*sim)->SetState(e, sim::kStateAll, std::span<const double>(saved).subspan(static_cast<std::size_t>(e * state_size), static_cast<std::size_t>(state_size)));
-        start = Clock::now();
-        for (int t = 0; t < steps; ++t)
-          (*sim)->StepRaw(std::span<const double>(torques).subspan(per_step * static_cast<std::size_t>(t), per_step));
-        const double raw_s = MsSince(start) / 1000.0;
         const double env_steps = static_cast<double>(envs) * steps * substeps;
         std::cout << nlohmann::json{{"bench", "physics"},
                                     {"scene", compiled->scenario.model.name},

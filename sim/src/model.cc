@@ -20,6 +20,7 @@ using core::StrCat;
 using core::Vec3;
 using internal::BodyShape;
 using internal::SharedShapes;
+using internal::ToBt;
 
 Model::~Model() = default;
 
@@ -108,6 +109,19 @@ btCollisionShape* LinkShape(SharedShapes& shapes, const assets::LinkDesc& link,
                             const std::vector<std::shared_ptr<const assets::CollisionMesh>>& meshes,
                             const Pose& X_FC, double margin) {
   if (link.collisions.empty()) return nullptr;
+  // One convex hull: its points go straight into the COM frame, no compound around it
+  // (compound pairs cost Bullet a child-algorithm array every time contacts are rebuilt).
+  if (link.collisions.size() == 1 && meshes[0] && meshes[0]->kind == assets::CollisionMeshKind::kConvexHulls &&
+      meshes[0]->hulls.size() == 1) {
+    shapes.meshes.push_back(meshes[0]);
+    const Pose X_CG = X_FC.inverse() * link.collisions[0].X_LG;
+    auto shape = std::make_unique<btConvexHullShape>();
+    for (const auto& v : meshes[0]->hulls[0].vertices) shape->addPoint(ToBt(X_CG * v.cast<double>()), false);
+    shape->recalcLocalAabb();
+    shape->setMargin(margin);
+    shape->initializePolyhedralFeatures();
+    return Own(shapes, std::move(shape), margin);
+  }
   auto compound = std::make_unique<btCompoundShape>(false, static_cast<int>(link.collisions.size()));
   for (std::size_t c = 0; c < link.collisions.size(); ++c) {
     btCollisionShape* child = MakeShape(shapes, link.collisions[c].geometry, meshes[c], margin);
