@@ -1,0 +1,82 @@
+// Internal to render/: the Vulkan handles behind VulkanContext and small helpers.
+#pragma once
+
+#include <vulkan/vulkan.h>
+
+#include <atomic>
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "pf/core/result.h"
+#include "pf/core/str.h"
+#include "pf/render/vulkan_context.h"
+
+namespace pf::render {
+
+const char* VkResultName(VkResult result);
+
+// Ok, or an error "<what> failed: VK_ERROR_...".
+inline core::Status VkCheck(VkResult result, std::string_view what) {
+  if (result == VK_SUCCESS) return core::Ok();
+  return core::Fail(core::StrCat("vulkan: ", what, " failed: ", VkResultName(result)));
+}
+
+struct VulkanContext::Impl {
+  VkInstance instance = VK_NULL_HANDLE;
+  VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
+  VkPhysicalDevice physical_device = VK_NULL_HANDLE;
+  VkPhysicalDeviceProperties properties{};
+  VkPhysicalDeviceMemoryProperties memory_properties{};
+  VkDevice device = VK_NULL_HANDLE;
+  std::uint32_t queue_family = 0;
+  VkQueue queue = VK_NULL_HANDLE;
+  VkCommandPool command_pool = VK_NULL_HANDLE;
+  DeviceInfo info;
+  bool validation = false;
+  std::atomic<std::uint64_t> warnings{0};
+  std::atomic<std::uint64_t> errors{0};
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl();
+};
+
+// A memory type allowed by `type_bits` with all `required` flags, preferring one that
+// also has `preferred`; -1 when there is none.
+int FindMemoryType(const VkPhysicalDeviceMemoryProperties& props, std::uint32_t type_bits,
+                   VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred);
+
+// One VkDeviceMemory shared by several buffers or by several images (a pool per usage
+// instead of one allocation per resource). Frees the memory, not the resources.
+struct MemoryBlock {
+  VkDevice device = VK_NULL_HANDLE;
+  VkDeviceMemory memory = VK_NULL_HANDLE;
+  VkMemoryPropertyFlags flags = 0;
+  std::vector<VkDeviceSize> offsets;  // per resource, in the order given
+  void* mapped = nullptr;             // whole block, when host visible
+
+  MemoryBlock() = default;
+  MemoryBlock(const MemoryBlock&) = delete;
+  MemoryBlock& operator=(const MemoryBlock&) = delete;
+  MemoryBlock(MemoryBlock&& other) noexcept { *this = std::move(other); }
+  MemoryBlock& operator=(MemoryBlock&& other) noexcept;
+  ~MemoryBlock() { Free(); }
+  void Free();
+};
+
+// Allocates one block for all `buffers` (or all `images`; not both, so no
+// bufferImageGranularity concerns), binds each at an aligned offset, maps it when host
+// visible.
+core::Result<MemoryBlock> AllocateBuffers(const VulkanContext::Impl& ctx,
+                                          std::span<const VkBuffer> buffers,
+                                          VkMemoryPropertyFlags required,
+                                          VkMemoryPropertyFlags preferred);
+core::Result<MemoryBlock> AllocateImages(const VulkanContext::Impl& ctx,
+                                         std::span<const VkImage> images,
+                                         VkMemoryPropertyFlags required,
+                                         VkMemoryPropertyFlags preferred);
+
+}  // namespace pf::render
