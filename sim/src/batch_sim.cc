@@ -605,6 +605,21 @@ std::span<const Contact> BatchSim::contacts(int env) const {
           static_cast<std::size_t>(num_contacts_[static_cast<std::size_t>(env)])};
 }
 
+BatchSim::RayHit BatchSim::RayCast(int env, const Vec3& p_W, const Vec3& q_W) const {
+  PF_CHECK(env >= 0 && env < config_.num_envs, "env ", env, " out of range");
+  const btVector3 from = ToBt(p_W), to = ToBt(q_W);
+  btCollisionWorld::ClosestRayResultCallback callback(from, to);
+  envs_[static_cast<std::size_t>(env)]->world.rayTest(from, to, callback);
+  RayHit hit;
+  if (!callback.hasHit()) return hit;
+  hit.hit = true;
+  hit.body = callback.m_collisionObject->getUserIndex() - 1;
+  hit.fraction = callback.m_closestHitFraction;
+  hit.p_W = FromBt(callback.m_hitPointWorld);
+  hit.n_W = FromBt(callback.m_hitNormalWorld);
+  return hit;
+}
+
 int BatchSim::StateSize(std::uint32_t mask) const {
   const Model& m = *model_;
   int size = 0;

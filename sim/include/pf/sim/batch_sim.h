@@ -94,6 +94,17 @@ class BatchSim {
   std::span<const std::uint8_t> faulted() const { return faulted_; }  // [num_envs], this step
   std::uint64_t fault_count() const { return fault_count_; }
 
+  // The first collision shape a ray from p_W to q_W meets in env `env`: an independent
+  // truth for labels (the renderer draws visual meshes, this sees collision shapes).
+  struct RayHit {
+    bool hit = false;
+    int body = -1;          // Model::bodies index; -1 = ground plane or no hit
+    double fraction = 1.0;  // along the segment, 0 = p_W, 1 = q_W
+    core::Vec3 p_W = core::Vec3::Zero();
+    core::Vec3 n_W = core::Vec3::Zero();
+  };
+  RayHit RayCast(int env, const core::Vec3& p_W, const core::Vec3& q_W) const;
+
   int StateSize(std::uint32_t mask) const;
   void GetState(int env, std::uint32_t mask, std::span<double> out) const;
   void SetState(int env, std::uint32_t mask, std::span<const double> in);

@@ -1,0 +1,134 @@
+// Labels against independent truth: the renderer's depth and instance ids for the default
+// scenario compared with Bullet ray casts through the same pixels (sim/ and render/ meet
+// only here, above both).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdlib>
+#include <vector>
+
+#include "pf/core/log.h"
+#include "pf/core/rng.h"
+#include "pf/render/batch_renderer.h"
+#include "pf/scenarios/scenario.h"
+#include "pf/sim/batch_sim.h"
+#include "support/test_support.h"
+
+namespace pf::scenarios {
+namespace {
+
+// Camera at eye looking at target, OpenCV axes (+X right, +Y down, +Z forward), world Z up.
+core::Pose LookAt(const core::Vec3& eye, const core::Vec3& target) {
+  const core::Vec3 z = (target - eye).normalized();
+  const core::Vec3 x = z.cross(core::Vec3::UnitZ()).normalized();
+  const core::Vec3 y = z.cross(x);
+  core::Pose X_WC = core::Pose::Identity();
+  X_WC.linear().col(0) = x;
+  X_WC.linear().col(1) = y;
+  X_WC.linear().col(2) = z;
+  X_WC.translation() = eye;
+  return X_WC;
+}
+
+TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scenarios][render][labels]") {
+  setenv("PARAFAB_VK_VALIDATION", "1", 1);
+  std::atomic<int> validation_messages{0};
+  const core::LogSink previous = core::SetLogSink([&](core::LogLevel level, std::string_view line) {
+    if (level >= core::LogLevel::kWarning && line.find("vulkan validation") != std::string_view::npos) ++validation_messages;
+  });
+  const auto devices = render::ListDevices();
+  if (!devices || devices->empty()) {
+    core::SetLogSink(previous);
+    std::printf("SKIPPED: no Vulkan device\n");
+    std::exit(pf::testing::kSkipReturnCode);
+  }
+
+  assets::AssetLibrary library{assets::AssetResolver()};
+  const auto scenario = LoadScenario("builtin://default", library);
+  REQUIRE(scenario);
+  const auto model = sim::Model::Compile(scenario->model);
+  REQUIRE(model);
+  const sim::Model& m = **model;
+  auto created = sim::BatchSim::Create(*model, {2, 1, 64});
+  REQUIRE(created);
+  sim::BatchSim& sim = **created;
+  for (int t = 0; t < 20; ++t) sim.Step();
+
+  core::RenderSnapshot snapshot;
+  snapshot.num_cameras = 1;
+  sim.WriteSnapshot(&snapshot);
+  core::CameraIntrinsics K;
+  K.width = 160;
+  K.height = 120;
+  K.fx = K.fy = 150.0;
+  K.cx = 80.0;
+  K.cy = 60.0;
+  K.near = 0.05;
+  K.far = 5.0;
+  const core::Pose eyes[2] = {LookAt({0.55, -0.6, 0.9}, {0.52, 0.0, 0.42}), LookAt({0.95, 0.35, 0.75}, {0.5, 0.0, 0.42})};
+  for (int e = 0; e < 2; ++e) {
+    snapshot.camera_intrinsics[static_cast<std::size_t>(e)] = K;
+    core::PoseToArray(eyes[e], snapshot.camera_poses.data() + 7 * e);
+  }
+  std::vector<render::RenderMeshInput> meshes;
+  for (const auto& mesh : m.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  render::RenderConfig config;
+  config.validation = true;
+  auto renderer = render::BatchRenderer::Create(config, meshes);
+  REQUIRE(renderer);
+  REQUIRE((*renderer)->context().validation_enabled());
+  REQUIRE((*renderer)->Render(snapshot));
+
+  int compared = 0, id_agree = 0, within_2mm = 0;
+  std::vector<double> errors;
+  for (int e = 0; e < 2; ++e) {
+    const auto depth = (*renderer)->depth(static_cast<std::uint32_t>(e));
+    const auto ids = (*renderer)->instance_ids(static_cast<std::uint32_t>(e));
+    core::CounterRng rng({0, 0, static_cast<std::uint64_t>(e), core::RngStream::kTest, 0});
+    for (int sample = 0; sample < 1500; ++sample) {
+      const int u = 1 + static_cast<int>(rng.UniformInt(K.width - 2));
+      const int v = 1 + static_cast<int>(rng.UniformInt(K.height - 2));
+      // Off silhouette edges: the 3x3 neighbourhood shows one id.
+      const std::uint32_t id = ids[static_cast<std::size_t>(v) * K.width + static_cast<std::size_t>(u)];
+      bool edge = false;
+      for (int dv = -1; dv <= 1; ++dv)
+        for (int du = -1; du <= 1; ++du)
+          edge = edge || ids[static_cast<std::size_t>(v + dv) * K.width + static_cast<std::size_t>(u + du)] != id;
+      if (edge) continue;
+      const core::Vec3 d_C((u + 0.5 - K.cx) / K.fx, (v + 0.5 - K.cy) / K.fy, 1.0);
+      const core::Vec3 p_W = eyes[e].translation();
+      const core::Vec3 q_W = eyes[e] * (d_C * K.far);
+      const auto hit = sim.RayCast(e, p_W, q_W);
+      // Compare where both see one of the scenario's objects (the robot's collision shapes
+      // approximate its visuals; the ground plane has no visual).
+      const bool ray_object = hit.hit && hit.body >= m.object_body(0);
+      const bool render_object = id > static_cast<std::uint32_t>(m.object_body(0));
+      if (!ray_object && !render_object) continue;
+      ++compared;
+      if (ray_object && id == static_cast<std::uint32_t>(hit.body + 1)) ++id_agree;
+      if (!ray_object || !render_object) continue;
+      const double z_true = (eyes[e].inverse() * hit.p_W).z();
+      const double error = std::abs(depth[static_cast<std::size_t>(v) * K.width + static_cast<std::size_t>(u)] - z_true);
+      errors.push_back(error);
+      within_2mm += error < 2e-3 ? 1 : 0;
+    }
+  }
+  INFO("compared " << compared << " pixels, " << errors.size() << " with depth");
+  REQUIRE(compared > 300);
+  REQUIRE(errors.size() > 300);
+  std::nth_element(errors.begin(), errors.begin() + static_cast<std::ptrdiff_t>(errors.size() / 2), errors.end());
+  if (std::getenv("PF_PRINT_LABEL_STATS") != nullptr)
+    std::printf("compared %d, id agreement %.4f, depth median %.6f m, within 2 mm %.4f\n", compared,
+                double(id_agree) / compared, errors[errors.size() / 2], double(within_2mm) / double(errors.size()));
+  CHECK(errors[errors.size() / 2] < 5e-4);
+  CHECK(within_2mm >= 0.99 * static_cast<double>(errors.size()));
+  CHECK(id_agree >= 0.995 * compared);
+  renderer->reset();
+  core::SetLogSink(previous);
+  CHECK(validation_messages == 0);
+}
+
+}  // namespace
+}  // namespace pf::scenarios
