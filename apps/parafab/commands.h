@@ -21,6 +21,7 @@ inline constexpr int kExitUsage = 2;
 void RegisterValidate(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
 void RegisterRun(CLI::App& app, int* exit_code);
+void RegisterRender(CLI::App& app, int* exit_code);
 
 // Where third-party test assets live: $PARAFAB_TEST_ASSETS or the build's default.
 std::string TestAssetsDir();

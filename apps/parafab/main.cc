@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   int exit_code = pf::apps::kExitOk;
   pf::apps::RegisterValidate(app, &exit_code);
   pf::apps::RegisterRun(app, &exit_code);
+  pf::apps::RegisterRender(app, &exit_code);
   pf::apps::RegisterBench(app, &exit_code);
   try {
     app.parse(argc, argv);

@@ -4,6 +4,8 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cstdlib>
+#include <filesystem>
 #include <cstdio>
 #include <string>
 
@@ -104,6 +106,37 @@ TEST_CASE("parafab validate and run read scenarios; bad input exits 1, bad flags
   CHECK(RunParafab("run --steps abc").exit_code == 2);
   CHECK(RunParafab("run --threads -1").exit_code == 2);
   CHECK(RunParafab("run " + (dir.path() / "missing.pbtxt").string()).exit_code == 1);
+}
+
+}  // namespace
+
+namespace {
+
+TEST_CASE("parafab render writes PNGs, raw depth and ids and camera.json, and keeps existing output", "[apps][cli][render]") {
+  // The validation layer is on; parafab render fails on any validation message.
+  setenv("PARAFAB_VK_VALIDATION", "1", 1);
+  pf::testing::TempDir dir;
+  const auto out = dir.path() / "views";
+  const Run r = RunParafab("render --out " + out.string() + " --envs 2 --width 64 --height 48");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  for (const char* name : {"view000_rgb.png", "view000_depth.png", "view000_instance.png", "view001_semantic.png"}) {
+    INFO(name);
+    const std::string png = pf::testing::ReadFile(out / name);
+    REQUIRE(png.size() > 8);
+    CHECK(png.substr(1, 3) == "PNG");
+  }
+  CHECK(std::filesystem::file_size(out / "view001_depth.f32") == 64u * 48u * 4u);
+  CHECK(std::filesystem::file_size(out / "view000_instance.u32") == 64u * 48u * 4u);
+  CHECK_THAT(pf::testing::ReadFile(out / "camera.json"), Catch::Contains("\"K\""));
+  // The folder now holds files: a second run refuses unless told to overwrite.
+  const auto before = std::filesystem::last_write_time(out / "view000_rgb.png");
+  const Run again = RunParafab("render --out " + out.string() + " --width 64 --height 48");
+  CHECK(again.exit_code == 1);
+  CHECK_THAT(again.output, Catch::Contains("--overwrite"));
+  CHECK(std::filesystem::last_write_time(out / "view000_rgb.png") == before);
+  CHECK(RunParafab("render --out " + out.string() + " --width 64 --height 48 --overwrite").exit_code == 0);
+  CHECK(RunParafab("render --out " + out.string() + " --width 4").exit_code == 2);
 }
 
 }  // namespace
