@@ -9,6 +9,9 @@
 
 #include "commands.h"
 #include "pf/assets/library.h"
+#include "pf/assets/primitives.h"
+#include "pf/core/rng.h"
+#include "pf/render/batch_renderer.h"
 #include "pf/scenarios/scenario.h"
 #include "pf/sim/batch_sim.h"
 #include "pf/sim/random_actions.h"
@@ -186,6 +189,103 @@ int RunBenchPhysics(const BenchPhysicsOptions& options) {
   return kExitOk;
 }
 
+struct BenchRenderOptions {
+  double seconds = 2.0;     // measuring time per case
+  int spheres = 8;          // per env, 48-segment spheres (~2.3k triangles each) on a box
+  std::string device;       // Vulkan device name substring
+};
+
+// One JSON line per case of the issue: 128×128 × 64 and 256 envs, 256×256 × 64, 640×480 × 1,
+// about 20k triangles per env, one camera per env, every output read back each frame.
+int RunBenchRender(const BenchRenderOptions& options) {
+  core::SetLogLevel(core::LogLevel::kError);
+  const assets::MeshData sphere = assets::MakeSphereMesh(1.0, 48);
+  const assets::MeshData box = assets::MakeBoxMesh(core::Vec3::Ones());
+  std::vector<render::RenderMeshInput> meshes{{std::cref(sphere), core::Vec4(0.8, 0.3, 0.2, 1.0)},
+                                              {std::cref(box), core::Vec4(0.5, 0.5, 0.55, 1.0)}};
+  render::RenderConfig config;
+  config.validation = false;
+  config.device_name = options.device;
+  auto renderer = render::BatchRenderer::Create(config, meshes);
+  if (!renderer) return ReportError("bench render", renderer.error());
+  struct Case { std::uint32_t width, height; int envs; };
+  const Case cases[] = {{128, 128, 64}, {128, 128, 256}, {256, 256, 64}, {640, 480, 1}};
+  for (const Case& c : cases) {
+    core::RenderSnapshot snapshot;
+    const int n = options.spheres;
+    for (int i = 0; i < n; ++i) {
+      core::InstanceDesc inst;
+      inst.mesh = core::MeshId{0};
+      inst.material = core::MaterialId{0};
+      inst.scale = core::Vec3::Constant(0.04);
+      inst.body = static_cast<std::uint32_t>(i);
+      inst.semantic_class = 1;
+      snapshot.instances.push_back(inst);
+    }
+    core::InstanceDesc table;
+    table.mesh = core::MeshId{1};
+    table.material = core::MaterialId{1};
+    table.scale = core::Vec3(0.8, 0.8, 0.05);
+    table.body = static_cast<std::uint32_t>(n);
+    snapshot.instances.push_back(table);
+    snapshot.Resize(static_cast<std::uint32_t>(c.envs), static_cast<std::uint32_t>(n + 1), 1);
+    std::size_t triangles = box.num_triangles() + static_cast<std::size_t>(n) * sphere.num_triangles();
+    for (int e = 0; e < c.envs; ++e) {
+      core::CounterRng rng({0, 0, static_cast<std::uint64_t>(e), core::RngStream::kTest, 0});
+      for (int i = 0; i <= n; ++i) {
+        const core::Vec3 p = i < n ? core::Vec3(rng.Uniform(-0.3, 0.3), rng.Uniform(-0.3, 0.3), 0.065)
+                                   : core::Vec3(0, 0, 0);
+        core::PoseToArray(core::MakePose(p), snapshot.body_poses.data() +
+                                                 (static_cast<std::size_t>(e) * static_cast<std::size_t>(n + 1) + static_cast<std::size_t>(i)) * 7);
+        snapshot.segmentation_ids[static_cast<std::size_t>(e) * snapshot.instances.size() + static_cast<std::size_t>(i)] =
+            static_cast<std::uint32_t>(i + 1);
+      }
+      core::CameraIntrinsics K;
+      K.width = c.width;
+      K.height = c.height;
+      K.fx = K.fy = 0.9 * c.width;
+      K.cx = 0.5 * c.width;
+      K.cy = 0.5 * c.height;
+      snapshot.camera_intrinsics[static_cast<std::size_t>(e)] = K;
+      // Looking down at the table from 1.2 m, slightly tilted.
+      core::Pose X_WC = core::MakePose(core::Vec3(0.0, -0.35, 1.1), core::QuatFromRpy(-2.85, 0.0, 0.0));
+      core::PoseToArray(X_WC, snapshot.camera_poses.data() + 7 * e);
+    }
+    if (auto status = (*renderer)->Render(snapshot); !status) return ReportError("bench render", status.error());
+    (void)(*renderer)->Render(snapshot);
+    int frames = 0;
+    double record = 0, gpu = 0, readback = 0;
+    const auto start = Clock::now();
+    while (frames < 3 || MsSince(start) < options.seconds * 1000.0) {
+      if (auto status = (*renderer)->Render(snapshot); !status) return ReportError("bench render", status.error());
+      const auto& t = (*renderer)->last_timings();
+      record += t.record_ms;
+      gpu += t.gpu_ms;
+      readback += t.readback_ms;
+      ++frames;
+    }
+    const double seconds = MsSince(start) / 1000.0;
+    const double views = static_cast<double>(c.envs) * frames;
+    std::cout << nlohmann::json{{"bench", "render"},
+                                {"width", c.width},
+                                {"height", c.height},
+                                {"envs", c.envs},
+                                {"cameras", 1},
+                                {"triangles_per_env", triangles},
+                                {"lod", "off"},
+                                {"views_per_s", views / seconds},
+                                {"mpix_per_s", views * c.width * c.height / seconds / 1e6},
+                                {"render_ms", (record + gpu) / frames},
+                                {"readback_ms", readback / frames},
+                                {"frames", frames},
+                                {"device", (*renderer)->context().device().name},
+                                {"peak_rss_bytes", PeakRssBytes()}}
+                     .dump()
+              << std::endl;
+  }
+  return kExitOk;
+}
+
 }  // namespace
 
 std::string TestAssetsDir() {
@@ -216,6 +316,15 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   physics_cmd->add_option("--seconds", physics_options->seconds, "Measuring time per case")->capture_default_str()
       ->check(CLI::Range(0.01, 3600.0));
   physics_cmd->callback([physics_options, exit_code] { *exit_code = RunBenchPhysics(*physics_options); });
+
+  auto render_options = std::make_shared<BenchRenderOptions>();
+  CLI::App* render_cmd = bench->add_subcommand("render", "Views/s of the batch renderer with every output read back, per (size, envs)");
+  render_cmd->add_option("--seconds", render_options->seconds, "Measuring time per case")->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  render_cmd->add_option("--spheres", render_options->spheres, "Spheres per env (~2.3k triangles each)")
+      ->capture_default_str()->check(CLI::Range(1, 1000));
+  render_cmd->add_option("--device", render_options->device, "Vulkan device name substring");
+  render_cmd->callback([render_options, exit_code] { *exit_code = RunBenchRender(*render_options); });
 }
 
 }  // namespace pf::apps

@@ -1,5 +1,7 @@
 #include "pf/render/batch_renderer.h"
 
+#include <chrono>
+
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -706,6 +708,11 @@ core::Status CheckSnapshot(const core::RenderSnapshot& s, std::size_t num_meshes
 }  // namespace
 
 core::Status BatchRenderer::Render(const core::RenderSnapshot& s) {
+  using Clock = std::chrono::steady_clock;
+  const auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
+  const auto t_record = Clock::now();
   Impl& r = *impl_;
   PF_TRY(CheckSnapshot(s, r.meshes.size()));
   const std::uint32_t envs = s.num_envs, n = s.num_instances();
@@ -839,7 +846,11 @@ core::Status BatchRenderer::Render(const core::RenderSnapshot& s) {
   vkCmdPipelineBarrier(r.cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0,
                        nullptr, 1, &to_host, 0, nullptr);
   PF_TRY(VkCheck(vkEndCommandBuffer(r.cmd), "vkEndCommandBuffer"));
+  timings_.record_ms = ms_since(t_record);
+  const auto t_gpu = Clock::now();
   PF_TRY(r.SubmitAndWait());
+  timings_.gpu_ms = ms_since(t_gpu);
+  const auto t_readback = Clock::now();
 
   if (!(r.readback_memory.flags & VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)) {
     VkMappedMemoryRange range{};
@@ -854,8 +865,11 @@ core::Status BatchRenderer::Render(const core::RenderSnapshot& s) {
   std::memcpy(r.depth.data(), base + r.readback_offsets[1], r.depth.size() * sizeof(float));
   std::memcpy(r.instance.data(), base + r.readback_offsets[2], r.instance.size() * sizeof(std::uint32_t));
   std::memcpy(r.semantic.data(), base + r.readback_offsets[3], r.semantic.size() * sizeof(std::uint32_t));
+  timings_.readback_ms = ms_since(t_readback);
   return core::Ok();
 }
+
+const BatchRenderer::Timings& BatchRenderer::last_timings() const { return timings_; }
 
 std::uint32_t BatchRenderer::num_views() const { return impl_->num_views; }
 std::uint32_t BatchRenderer::width() const { return impl_->width; }

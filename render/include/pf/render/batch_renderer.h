@@ -61,10 +61,19 @@ class BatchRenderer {
 
   VulkanContext& context();
 
+  // Where the last Render's wall time went.
+  struct Timings {
+    double record_ms = 0.0;    // instance data written and command buffer recorded (host)
+    double gpu_ms = 0.0;       // submit until the fence: drawing and the image → buffer copies
+    double readback_ms = 0.0;  // mapped readback buffer → the host arrays above
+  };
+  const Timings& last_timings() const;
+
  private:
   struct Impl;
   explicit BatchRenderer(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
+  Timings timings_;
 };
 
 }  // namespace pf::render
