@@ -15,6 +15,7 @@
 #include "pf/core/rng.h"
 #include "pf/core/str.h"
 #include "pf/render/batch_renderer.h"
+#include "pf/render/camera.h"
 #include "pf/render/vulkan_context.h"
 #include "pf/sim/batch_sim.h"
 #include "pf/sim/random_actions.h"
@@ -40,19 +41,6 @@ struct RenderOptions {
   std::vector<std::string> asset_roots;
 };
 
-// Camera at eye looking at target, OpenCV axes (+X right, +Y down, +Z forward), world Z up.
-core::Pose LookAt(const core::Vec3& eye, const core::Vec3& target) {
-  const core::Vec3 z = (target - eye).normalized();
-  core::Vec3 x = z.cross(core::Vec3::UnitZ());
-  if (x.norm() < 1e-9) x = core::Vec3::UnitX();  // looking straight up or down
-  x.normalize();
-  core::Pose X_WC = core::Pose::Identity();
-  X_WC.linear().col(0) = x;
-  X_WC.linear().col(1) = z.cross(x);
-  X_WC.linear().col(2) = z;
-  X_WC.translation() = eye;
-  return X_WC;
-}
 
 // A distinct, stable colour for an id (0 = black).
 void IdColour(std::uint32_t id, std::uint8_t* rgb) {
@@ -121,7 +109,7 @@ int RunRender(const RenderOptions& options) {
   K.cy = 0.5 * options.height;
   K.near = 0.02;
   K.far = 20.0;
-  const core::Pose X_WC = LookAt({options.eye[0], options.eye[1], options.eye[2]},
+  const core::Pose X_WC = render::LookAt({options.eye[0], options.eye[1], options.eye[2]},
                                  {options.target[0], options.target[1], options.target[2]});
   for (int e = 0; e < options.envs; ++e) {
     snapshot.camera_intrinsics[static_cast<std::size_t>(e)] = K;

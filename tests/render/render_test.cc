@@ -274,3 +274,20 @@ TEST_CASE("render: resizing and bad snapshots", "[render]") {
 
 }  // namespace
 }  // namespace pf::render
+
+namespace pf::render {
+namespace {
+
+TEST_CASE("LookAt gives OpenCV axes: the target projects to the principal point, world up is image up", "[render][camera]") {
+  const core::Pose X_WC = LookAt(core::Vec3(1, -2, 1.5), core::Vec3(0.2, 0.1, 0.3));
+  core::CameraIntrinsics K;
+  const core::Vec2 uv = ProjectToPixel(K, X_WC.inverse() * core::Vec3(0.2, 0.1, 0.3));
+  CHECK(uv.x() == Approx(K.cx));
+  CHECK(uv.y() == Approx(K.cy));
+  CHECK(std::abs(X_WC.rotation().determinant() - 1.0) < 1e-12);
+  // A point above the target appears higher in the image (smaller v).
+  CHECK(ProjectToPixel(K, X_WC.inverse() * core::Vec3(0.2, 0.1, 0.5)).y() < K.cy);
+}
+
+}  // namespace
+}  // namespace pf::render

@@ -12,6 +12,7 @@
 #include "pf/core/log.h"
 #include "pf/core/rng.h"
 #include "pf/render/batch_renderer.h"
+#include "pf/render/camera.h"
 #include "pf/scenarios/scenario.h"
 #include "pf/sim/batch_sim.h"
 #include "support/test_support.h"
@@ -19,18 +20,6 @@
 namespace pf::scenarios {
 namespace {
 
-// Camera at eye looking at target, OpenCV axes (+X right, +Y down, +Z forward), world Z up.
-core::Pose LookAt(const core::Vec3& eye, const core::Vec3& target) {
-  const core::Vec3 z = (target - eye).normalized();
-  const core::Vec3 x = z.cross(core::Vec3::UnitZ()).normalized();
-  const core::Vec3 y = z.cross(x);
-  core::Pose X_WC = core::Pose::Identity();
-  X_WC.linear().col(0) = x;
-  X_WC.linear().col(1) = y;
-  X_WC.linear().col(2) = z;
-  X_WC.translation() = eye;
-  return X_WC;
-}
 
 TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scenarios][render][labels]") {
   setenv("PARAFAB_VK_VALIDATION", "1", 1);
@@ -67,7 +56,7 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
   K.cy = 60.0;
   K.near = 0.05;
   K.far = 5.0;
-  const core::Pose eyes[2] = {LookAt({0.55, -0.6, 0.9}, {0.52, 0.0, 0.42}), LookAt({0.95, 0.35, 0.75}, {0.5, 0.0, 0.42})};
+  const core::Pose eyes[2] = {render::LookAt({0.55, -0.6, 0.9}, {0.52, 0.0, 0.42}), render::LookAt({0.95, 0.35, 0.75}, {0.5, 0.0, 0.42})};
   for (int e = 0; e < 2; ++e) {
     snapshot.camera_intrinsics[static_cast<std::size_t>(e)] = K;
     core::PoseToArray(eyes[e], snapshot.camera_poses.data() + 7 * e);

@@ -31,4 +31,20 @@ inline core::Mat4 ClipFromCamera(const core::CameraIntrinsics& K) {
   return P;
 }
 
+// Pose X_WC of a camera at `eye` looking at `target`, in the OpenCV axes of every output
+// (+X right, +Y down, +Z forward), keeping world +Z up in the image. Looking straight up or
+// down, the image's +X is world +X.
+inline core::Pose LookAt(const core::Vec3& eye, const core::Vec3& target) {
+  const core::Vec3 z = (target - eye).normalized();
+  core::Vec3 x = z.cross(core::Vec3::UnitZ());
+  if (x.norm() < 1e-9) x = core::Vec3::UnitX();
+  x.normalize();
+  core::Pose X_WC = core::Pose::Identity();
+  X_WC.linear().col(0) = x;
+  X_WC.linear().col(1) = z.cross(x);
+  X_WC.linear().col(2) = z;
+  X_WC.translation() = eye;
+  return X_WC;
+}
+
 }  // namespace pf::render
