@@ -255,7 +255,7 @@ void BatchSim::BuildEnv(int e, const std::vector<double>& state) {
       env->colliders.push_back(std::move(collider));
     }
     const int first_dof = m.robot_first_dof(static_cast<int>(r));
-    for (int d = first_dof; d < m.num_dofs() && m.dofs()[static_cast<std::size_t>(d)].robot == static_cast<int>(r); ++d) {
+    for (int d = first_dof; d < m.robot_end_dof(static_cast<int>(r)); ++d) {
       const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
       mb->setJointPos(dof.link - 1, q[d]);
       mb->setJointVel(dof.link - 1, qd[d]);
@@ -344,7 +344,7 @@ void BatchSim::StepEnv(int e) {
       const RobotSpec& rs = spec.robots[r];
       const auto& links = shapes.robots[r].links;
       const int first_dof = m.robot_first_dof(static_cast<int>(r));
-      const int end_dof = r + 1 < env.robots.size() ? m.robot_first_dof(static_cast<int>(r) + 1) : m.num_dofs();
+      const int end_dof = m.robot_end_dof(static_cast<int>(r));
       // Gravity compensation: generalized gravity from subtree masses and centres of mass.
       if (rs.gravity_compensation) {
         mb.forwardKinematics(env.scratch_q, env.scratch_m);
@@ -387,15 +387,13 @@ void BatchSim::StepEnv(int e) {
           }
         }
       }
-      int a = 0;
-      for (int d = 0; d < first_dof; ++d) a += m.dofs()[static_cast<std::size_t>(d)].mimic_of < 0 ? 1 : 0;
       for (int d = first_dof; d < end_dof; ++d) {
         const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
         const double q = mb.getJointPos(dof.link - 1);
         const double qd = mb.getJointVel(dof.link - 1);
         double tau = 0.0;
         if (dof.mimic_of < 0) {
-          const double target = action[a++];
+          const double target = action[dof.action];
           switch (rs.control_mode) {
             case ControlMode::kJointPosition: tau = dof.kp * (target - q) - dof.kd * qd; break;
             case ControlMode::kJointVelocity: tau = dof.kd * (target - qd); break;

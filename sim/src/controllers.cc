@@ -23,16 +23,12 @@ void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std
            " entries");
   const RobotSpec& rs = m.spec().robots[static_cast<std::size_t>(robot)];
   const assets::RobotDesc& desc = rs.robot->desc;
-  const int first_dof = m.robot_first_dof(robot);
   const int first_body = m.robot_first_body(robot);
   const int ee_link = m.end_effector_body(robot) - first_body;
   const std::size_t nd = static_cast<std::size_t>(m.num_dofs());
   const double* q = sim.joint_positions().data() + static_cast<std::size_t>(env) * nd;
   const double* poses = sim.body_poses().data() + static_cast<std::size_t>(env) * static_cast<std::size_t>(m.num_bodies()) * 7;
 
-  // Action index of each actuated dof.
-  std::vector<int> action_of(nd, -1);
-  for (int a = 0; a < m.num_actuated(); ++a) action_of[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])] = a;
   // Geometric Jacobian of the end-effector origin over the actuated dofs on its chain
   // (a mimic dof on the chain adds its column, times its multiplier, to its leader's).
   const core::Vec3 p_E = core::PoseFromArray(poses + 7 * (first_body + ee_link)).translation();
@@ -41,9 +37,7 @@ void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std
   for (int l = ee_link; l > 0; l = desc.joints[static_cast<std::size_t>(l - 1)].parent_link) {
     const auto& joint = desc.joints[static_cast<std::size_t>(l - 1)];
     if (assets::JointDofs(joint.type) != 1) continue;
-    int dof = -1;
-    for (int d = first_dof; d < m.num_dofs() && m.dofs()[static_cast<std::size_t>(d)].robot == robot; ++d)
-      if (m.dofs()[static_cast<std::size_t>(d)].link == l) dof = d;
+    const int dof = m.link_dof(robot, l);
     if (dof < 0) continue;
     const DofInfo& info = m.dofs()[static_cast<std::size_t>(dof)];
     const double scale = info.mimic_of >= 0 ? info.mimic_multiplier : 1.0;
@@ -54,7 +48,7 @@ void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std
     if (joint.type == assets::JointType::kPrismatic) column << a, core::Vec3::Zero();
     else column << a.cross(p_E - X_WL.translation()), a;
     column *= scale;
-    const int action = action_of[static_cast<std::size_t>(leader)];
+    const int action = m.dofs()[static_cast<std::size_t>(leader)].action;
     const auto found = std::find(columns.begin(), columns.end(), action);
     if (found != columns.end()) {
       J[static_cast<std::size_t>(found - columns.begin())] += column;

@@ -211,6 +211,9 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
       model->dofs_.push_back(d);
     }
     const int num_robot_dofs = model->num_dofs() - first;
+    std::vector<int> link_dof(desc.links.size(), -1);
+    for (std::size_t j = 0; j < desc.joints.size(); ++j) link_dof[j + 1] = dof_of_joint[j];
+    model->robot_link_dof_.push_back(std::move(link_dof));
     std::vector<int> robot_actuated;
     for (int d = first; d < model->num_dofs(); ++d) {
       DofInfo& info = model->dofs_[static_cast<std::size_t>(d)];
@@ -237,6 +240,7 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
       if (info.has_limits) q0 = std::clamp(q0, info.lower, info.upper);
       info.initial_position = q0;
       if (!rs.gains.empty() && rs.gains[a].max_effort > 0.0) info.max_effort = rs.gains[a].max_effort;
+      info.action = model->num_actuated();
       model->actuated_.push_back(robot_actuated[a]);
     }
     for (int d = first; d < model->num_dofs(); ++d) {

@@ -23,6 +23,7 @@ struct DofInfo {
   int joint = 0;             // index into the robot's RobotDesc::joints
   int link = 0;              // child link index (= joint + 1)
   int mimic_of = -1;         // global dof index this one follows, -1 if actuated
+  int action = -1;           // index into an env's actions, -1 for mimic dofs
   double mimic_multiplier = 1.0;
   double mimic_offset = 0.0;
   bool has_limits = false;
@@ -73,6 +74,13 @@ class Model {
   const std::vector<BodyInfo>& bodies() const { return bodies_; }
   // First dof and body of robot r; bodies of object o start at object_body(0).
   int robot_first_dof(int r) const { return robot_first_dof_[static_cast<std::size_t>(r)]; }
+  int robot_end_dof(int r) const {  // one past robot r's last dof
+    return r + 1 < num_robots() ? robot_first_dof_[static_cast<std::size_t>(r + 1)] : num_dofs();
+  }
+  // The dof moved by the parent joint of link `link` of robot r, or -1 (fixed joint, root).
+  int link_dof(int r, int link) const {
+    return robot_link_dof_[static_cast<std::size_t>(r)][static_cast<std::size_t>(link)];
+  }
   int robot_first_body(int r) const { return robot_first_body_[static_cast<std::size_t>(r)]; }
   int object_body(int o) const { return object_first_body_ + o; }
   int end_effector_body(int r) const { return end_effector_body_[static_cast<std::size_t>(r)]; }
@@ -96,6 +104,7 @@ class Model {
   std::vector<int> actuated_;
   std::vector<BodyInfo> bodies_;
   std::vector<int> robot_first_dof_, robot_first_body_, end_effector_body_, ee_robot_of_body_;
+  std::vector<std::vector<int>> robot_link_dof_;  // [num_robots][num_links]
   int object_first_body_ = 0;
   int state_size_ = 0;
   std::vector<core::InstanceDesc> instances_;
