@@ -522,6 +522,8 @@ void RegisterBench(CLI::App& app, int* exit_code) {
       ->capture_default_str()->check(CLI::Range(0.01, 3600.0));
   datagen_cmd->add_option("--device", datagen_options->device, "Vulkan device name substring");
   datagen_cmd->callback([datagen_options, exit_code] { *exit_code = RunBenchDatagen(*datagen_options); });
+
+  RegisterBenchRl(bench, exit_code);
 }
 
 }  // namespace pf::apps

@@ -416,17 +416,25 @@ void TaskContext::ApplyEpisode(sim::BatchSim& sim, int env, const EpisodeSetup& 
 
 void TaskContext::WriteCameras(const sim::BatchSim& sim, const std::vector<const EpisodeSetup*>& episodes,
                                core::RenderSnapshot* snapshot) const {
+  std::vector<int> env_ids(episodes.size());
+  for (std::size_t e = 0; e < env_ids.size(); ++e) env_ids[e] = static_cast<int>(e);
+  WriteCameras(sim, env_ids, episodes, snapshot);
+}
+
+void TaskContext::WriteCameras(const sim::BatchSim& sim, std::span<const int> env_ids,
+                               std::span<const EpisodeSetup* const> episodes, core::RenderSnapshot* snapshot) const {
   const std::size_t C = scenario_->cameras.size();
   PF_CHECK(snapshot->num_cameras == C, "snapshot has ", snapshot->num_cameras, " cameras, the scenario ", C);
-  PF_CHECK(episodes.size() == snapshot->num_envs, "one episode per env");
+  PF_CHECK(episodes.size() == snapshot->num_envs && env_ids.size() == episodes.size(), "one env id and episode per snapshot env");
   for (std::size_t e = 0; e < episodes.size(); ++e) {
     const EpisodeSetup& setup = *episodes[e];
+    const std::size_t env = static_cast<std::size_t>(env_ids[e]);
     for (std::size_t c = 0; c < C; ++c) {
       const CameraSpec& camera = setup.cameras[c];
       core::Pose X_WC = camera.X_PC;
       if (camera.attach_robot >= 0) {
         const int body = model_->robot_first_body(camera.attach_robot) + camera.attach_link;
-        const double* p = sim.body_poses().data() + (e * static_cast<std::size_t>(model_->num_bodies()) +
+        const double* p = sim.body_poses().data() + (env * static_cast<std::size_t>(model_->num_bodies()) +
                                                      static_cast<std::size_t>(body)) * 7;
         X_WC = core::PoseFromArray(p) * camera.X_PC;
       }

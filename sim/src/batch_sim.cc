@@ -76,7 +76,7 @@ Pose FromBtTransform(const btTransform& t) {
 // N m s/rad (a blocked joint pushes with kp·(q* - q), holding against a load sags by
 // load / kp). Both the motor's formula and this law reproduce Bullet 3.24's results to
 // round-off on a single joint. The impulse is bounded by [lower, upper] (the effort limit
-// less the explicit torque the actuator also makes, see StepEnv).
+// less the explicit torque the actuator also makes, see PhysicsStep).
 class PdDrive final : public btMultiBodyJointMotor {
  public:
   PdDrive(btMultiBody* body, int link) : btMultiBodyJointMotor(body, link, 0.0, 0.0) { setErp(1.0); }
@@ -359,7 +359,7 @@ void BatchSim::BuildEnv(int e, const std::vector<double>& state) {
       mb->setJointPos(dof.link - 1, q[d]);
       mb->setJointVel(dof.link - 1, qd[d]);
       if (rs.control_mode == ControlMode::kJointPosition && dof.mimic_of < 0) {
-        // Inactive until StepEnv sets its target and gains.
+        // Inactive until PhysicsStep sets its target and gains.
         auto drive = std::make_unique<PdDrive>(mb.get(), dof.link - 1);
         world.addMultiBodyConstraint(drive.get());
         env->drives[static_cast<std::size_t>(d)] = drive.get();
@@ -436,7 +436,7 @@ void BatchSim::BuildEnv(int e, const std::vector<double>& state) {
   ReadEnv(e);
 }
 
-void BatchSim::StepEnv(int e) {
+void BatchSim::PhysicsStep(int e) {
   const Model& m = *model_;
   const ModelSpec& spec = m.spec();
   const PhysicsConfig& physics = spec.physics;
@@ -669,25 +669,27 @@ bool BatchSim::EnvIsHealthy(int e) const {
 }
 
 void BatchSim::Step() {
-  std::fill(faulted_.begin(), faulted_.end(), 0);
   pool_->arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<int>(0, config_.num_envs),
         [&](const tbb::blocked_range<int>& range) {
-          for (int e = range.begin(); e != range.end(); ++e) {
-            StepEnv(e);
-            CanonicalizeEnv(e);
-            ++steps_[static_cast<std::size_t>(e)];
-            ReadEnv(e);
-            if (!EnvIsHealthy(e)) faulted_[static_cast<std::size_t>(e)] = 1;
-          }
+          for (int e = range.begin(); e != range.end(); ++e) StepEnv(e);
         },
         tbb::static_partitioner());
   });
-  // Faulted envs restart from the initial state; the rest are untouched.
-  for (int e = 0; e < config_.num_envs; ++e) {
-    if (!faulted_[static_cast<std::size_t>(e)]) continue;
-    ++fault_count_;
+}
+
+void BatchSim::StepEnv(int e) {
+  PF_CHECK(e >= 0 && e < config_.num_envs, "env ", e, " out of range");
+  const std::size_t E = static_cast<std::size_t>(e);
+  PhysicsStep(e);
+  CanonicalizeEnv(e);
+  ++steps_[E];
+  ReadEnv(e);
+  faulted_[E] = EnvIsHealthy(e) ? 0 : 1;
+  // A faulted env restarts from the initial state; the rest are untouched.
+  if (faulted_[E]) {
+    fault_count_.fetch_add(1, std::memory_order_relaxed);
     BuildEnv(e, InitialState());
   }
 }
@@ -899,6 +901,22 @@ void BatchSim::WriteSnapshot(core::RenderSnapshot* snapshot) const {
     for (std::size_t i = 0; i < n; ++i)
       snapshot->segmentation_ids[static_cast<std::size_t>(e) * n + i] = m.instances()[i].body + 1;
   snapshot->step = steps_.empty() ? 0 : steps_[0];
+}
+
+void BatchSim::WriteSnapshot(std::span<const int> env_ids, core::RenderSnapshot* snapshot) const {
+  const Model& m = *model_;
+  if (snapshot->instances.size() != m.instances().size()) snapshot->instances = m.instances();
+  const std::size_t B = static_cast<std::size_t>(m.num_bodies()) * 7;
+  snapshot->Resize(static_cast<std::uint32_t>(env_ids.size()), static_cast<std::uint32_t>(m.num_bodies()),
+                   snapshot->num_cameras);
+  const std::size_t n = m.instances().size();
+  for (std::size_t r = 0; r < env_ids.size(); ++r) {
+    const int e = env_ids[r];
+    PF_CHECK(e >= 0 && e < config_.num_envs, "env ", e, " out of range");
+    std::copy_n(body_poses_.data() + static_cast<std::size_t>(e) * B, B, snapshot->body_poses.data() + r * B);
+    for (std::size_t i = 0; i < n; ++i) snapshot->segmentation_ids[r * n + i] = m.instances()[i].body + 1;
+  }
+  snapshot->step = env_ids.empty() ? 0 : steps_[static_cast<std::size_t>(env_ids[0])];
 }
 
 }  // namespace pf::sim

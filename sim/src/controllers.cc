@@ -158,4 +158,21 @@ void JointTargetsTowardsPose(const Model& m, int robot, const core::Pose& X_WE_t
   }
 }
 
+std::vector<GripperJoint> GripperJoints(const Model& m, int robot) {
+  const assets::RobotDesc& desc = m.spec().robots[static_cast<std::size_t>(robot)].robot->desc;
+  const int first_body = m.robot_first_body(robot);
+  std::vector<bool> on_chain(desc.links.size(), false);
+  for (int l = m.end_effector_body(robot) - first_body; l >= 0;
+       l = l == 0 ? -1 : desc.joints[static_cast<std::size_t>(l - 1)].parent_link)
+    on_chain[static_cast<std::size_t>(l)] = true;
+  std::vector<GripperJoint> grippers;
+  for (int d = m.robot_first_dof(robot); d < m.robot_end_dof(robot); ++d) {
+    const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
+    if (dof.action < 0 || on_chain[static_cast<std::size_t>(dof.link)]) continue;
+    if (desc.joints[static_cast<std::size_t>(dof.joint)].type != assets::JointType::kPrismatic) continue;
+    grippers.push_back({dof.action, d, dof.has_limits ? dof.upper : 0.04, dof.has_limits ? dof.lower : 0.0});
+  }
+  return grippers;
+}
+
 }  // namespace pf::sim

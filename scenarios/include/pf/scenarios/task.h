@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -147,6 +148,10 @@ class TaskContext {
   // snapshot must already be Resize()d to the sim's envs, bodies and this scenario's cameras.
   void WriteCameras(const sim::BatchSim& sim, const std::vector<const EpisodeSetup*>& episodes,
                     core::RenderSnapshot* snapshot) const;
+  // The same for some envs (see BatchSim::WriteSnapshot with env ids): snapshot env r is
+  // sim env env_ids[r] in episode *episodes[r].
+  void WriteCameras(const sim::BatchSim& sim, std::span<const int> env_ids,
+                    std::span<const EpisodeSetup* const> episodes, core::RenderSnapshot* snapshot) const;
 
  private:
   const Scenario* scenario_ = nullptr;

@@ -9,6 +9,7 @@
 // fresh world) followed by the same actions reproduces a trajectory bit for bit.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -74,6 +75,11 @@ class BatchSim {
   std::span<double> actions() { return actions_; }
   // One control step (physics.control_substeps physics steps) of every env, in parallel.
   void Step();
+  // One control step of env `env` alone, on the calling thread, exactly as Step does it
+  // (a faulted env is reset and flagged). Calls for distinct envs may run concurrently:
+  // each touches only its own world and its own rows of the buffers. Not concurrently with
+  // Step, StepRaw, ResetAll or WriteSnapshot.
+  void StepEnv(int env);
   // Benchmark baseline: the same worlds stepped through Bullet alone: addJointTorque with
   // the given torques and stepSimulation for every substep; no control law (the position
   // drives are off), no sensors, no fault checks, no contact canonicalization.
@@ -121,7 +127,7 @@ class BatchSim {
   // Faults: NaN, inf or a velocity above physics.fault_velocity. The env is reset, flagged
   // for this step, and counted; other envs are untouched.
   std::span<const std::uint8_t> faulted() const { return faulted_; }  // [num_envs], this step
-  std::uint64_t fault_count() const { return fault_count_; }
+  std::uint64_t fault_count() const { return fault_count_.load(std::memory_order_relaxed); }
 
   // The first collision shape a ray from p_W to q_W meets in env `env`: an independent
   // truth for labels (the renderer draws visual meshes, this sees collision shapes).
@@ -143,12 +149,15 @@ class BatchSim {
 
   // Fills the per-env parts of a RenderSnapshot (instances, poses, segmentation ids).
   void WriteSnapshot(core::RenderSnapshot* snapshot) const;
+  // The same for some envs: snapshot env r is env env_ids[r] (the snapshot's env count
+  // becomes env_ids.size()). Reads only those envs, so others may be stepping (StepEnv).
+  void WriteSnapshot(std::span<const int> env_ids, core::RenderSnapshot* snapshot) const;
 
  private:
   struct Env;
   BatchSim(std::shared_ptr<const Model> model, const BatchSimConfig& config);
   void BuildEnv(int env, const std::vector<double>& state);  // a fresh world in `state` (kStateAll)
-  void StepEnv(int env);
+  void PhysicsStep(int env);
   void ReadEnv(int env);
   void CanonicalizeEnv(int env);
   bool EnvIsHealthy(int env) const;
@@ -164,7 +173,7 @@ class BatchSim {
   // Per-env physical parameters (EnvParams resolved against the Model).
   std::vector<double> kp_, kd_, damping_;                          // [num_envs × num_dofs]
   std::vector<double> object_mass_, object_friction_, object_restitution_;  // [num_envs × num_objects]
-  std::uint64_t fault_count_ = 0;
+  std::atomic<std::uint64_t> fault_count_{0};
   struct Pool;
   std::unique_ptr<Pool> pool_;
 };

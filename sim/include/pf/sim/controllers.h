@@ -7,6 +7,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "pf/sim/batch_sim.h"
 
@@ -45,5 +46,15 @@ core::Pose CommandedEndEffectorPose(const Model& model, int robot, std::span<con
 
 // Pose X_WE of a robot's end-effector body in env `env`.
 core::Pose EndEffectorPose(const BatchSim& sim, int env, int robot);
+
+// A gripper finger: an actuated prismatic joint of the robot off the chain from its base to
+// its end effector.
+struct GripperJoint {
+  int action = -1;      // index into an env's actions
+  int dof = -1;         // index into Model::dofs
+  double open = 0.04;   // position target when open (the upper limit, when limited)
+  double closed = 0.0;  // fully closed (the lower limit, when limited)
+};
+std::vector<GripperJoint> GripperJoints(const Model& model, int robot);
 
 }  // namespace pf::sim
