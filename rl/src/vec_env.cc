@@ -337,13 +337,14 @@ struct VecEnv::Impl {
     if (want_state) WriteState(e, out.state_row(row));
     out.episode[r] = slot.episode;
     out.elapsed[r] = slot.steps;
+    bool wake = false;  // only when a waiter's condition may now hold
     {
       std::lock_guard lock(mutex);
-      if (sync_row >= 0) --sync_pending;
-      else ++ready[ring_index];
-      --running;
+      if (sync_row >= 0) wake = --sync_pending == 0;
+      else wake = ++ready[ring_index] == B;
+      wake = --running == 0 || wake;
     }
-    done_cv.notify_all();
+    if (wake) done_cv.notify_all();
   }
 
   // Draws the listed envs' cameras into `pixels` rows [count × P]. The views drawn are
@@ -639,6 +640,11 @@ const EpisodeStats& VecEnv::last_episode(int env) const {
 std::uint64_t VecEnv::episodes_finished() const { return impl_->episodes_finished.load(); }
 std::uint64_t VecEnv::faults() const { return impl_->sim->fault_count(); }
 int VecEnv::in_flight() const { return impl_->in_flight; }
+std::int64_t VecEnv::validation_messages() const {
+  if (!impl_->renderer || !impl_->renderer->context().validation_enabled()) return -1;
+  const render::VulkanContext& context = impl_->renderer->context();
+  return static_cast<std::int64_t>(context.validation_warnings() + context.validation_errors());
+}
 
 StepResult VecEnv::Reset() { return Reset(impl_->config.seed); }
 

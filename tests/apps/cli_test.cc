@@ -82,7 +82,7 @@ TEST_CASE("parafab run: the state hash is the same across processes, thread coun
   CHECK_THAT(a.output, Catch::Contains("faults          0"));
 }
 
-TEST_CASE("parafab validate and run read scenarios; bad input exits 1, bad flags 2", "[apps][cli]") {
+TEST_CASE("parafab validate and run read scenarios, bad input exits 1, bad flags 2", "[apps][cli]") {
   const Run ok = RunParafab("validate builtin://default");
   INFO(ok.output);
   CHECK(ok.exit_code == 0);

@@ -255,7 +255,7 @@ TEST_CASE("parafab inspect: summary, contact sheets and plots of a real dataset"
   CHECK((after == before));
 }
 
-TEST_CASE("parafab inspect: missing, foreign and damaged datasets exit 1 naming the file; usage errors 2",
+TEST_CASE("parafab inspect: missing, foreign and damaged datasets exit 1 naming the file, usage errors 2",
           "[apps][inspect]") {
   pf::testing::TempDir dir;
   const fs::path missing = dir.path() / "missing";

@@ -27,7 +27,7 @@ TEST_CASE("solid box and cylinder inertias match the textbook formulas", "[asset
   CHECK(S(1, 1) == Approx(0.4 * m * r * r));
 }
 
-TEST_CASE("a capsule of zero length is a sphere; the parallel-axis theorem holds", "[assets][inertia]") {
+TEST_CASE("a capsule of zero length is a sphere, the parallel-axis theorem holds", "[assets][inertia]") {
   const SolidMoments capsule = CapsuleMoments(0.1, 0.0);
   const SolidMoments sphere = SphereMoments(0.1);
   CHECK(capsule.volume == Approx(sphere.volume));

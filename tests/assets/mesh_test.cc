@@ -168,7 +168,7 @@ TEST_CASE("STL (ASCII with upper-case extension and binary), DAE, glTF and PLY l
   }
 }
 
-TEST_CASE("a missing material library or texture is a warning; geometry still loads", "[assets][mesh]") {
+TEST_CASE("a missing material library or texture is a warning, geometry still loads", "[assets][mesh]") {
   TempDir dir;
   const auto obj = dir.Write("m.obj", "mtllib nothere.mtl\nmtllib tex.mtl\nusemtl red\n" + CubeObject("c", 0, 1, 1));
   dir.Write("tex.mtl", "newmtl red\nKd 1 0 0\nmap_Kd missing.png\n");

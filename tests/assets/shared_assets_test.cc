@@ -182,7 +182,7 @@ TEST_CASE("multi-object OBJs become one convex hull per object", "[assets][share
   CHECK(tray->collision_meshes[0][0]->kind == CollisionMeshKind::kTriangleMesh);
 }
 
-TEST_CASE("textures (PNG, JPG, GIF) decode; missing .mtl files are warnings", "[assets][shared]") {
+TEST_CASE("textures (PNG, JPG, GIF) decode, missing .mtl files are warnings", "[assets][shared]") {
   const auto root = pf::testing::RequireSharedAssets();
   for (const char* file : {"objects/checker_blue.png", "objects/tray/tray.jpg", "objects/checker_huge.gif",
                            "objects/duckCM.png", "objects/table/table.png"}) {

@@ -119,7 +119,7 @@ TEST_CASE("forward kinematics follows the joint chain", "[assets][urdf]") {
   CHECK((X[static_cast<std::size_t>(robot->FindLink("arm"))].rotation() * core::Vec3::UnitX() - core::Vec3::UnitY()).norm() < 1e-15);
 }
 
-TEST_CASE("a fixed base makes links welded to it static; their meshes stay triangle meshes", "[assets][urdf]") {
+TEST_CASE("a fixed base makes links welded to it static, their meshes stay triangle meshes", "[assets][urdf]") {
   TempDir dir;
   dir.Write("m/box.obj", "v 0 0 0\nv 1 0 0\nv 1 1 0\nv 0 1 0\nv 0 0 1\nv 1 0 1\nv 1 1 1\nv 0 1 1\n"
                          "f 1 4 3 2\nf 5 6 7 8\nf 1 2 6 5\nf 3 4 8 7\nf 1 5 8 4\nf 2 3 7 6\n");

@@ -19,7 +19,7 @@ TEST_CASE("Philox4x32-10 matches the Random123 known answers", "[core][rng]") {
         W{0xd16cfe09, 0x94fdcceb, 0x5001e420, 0x24126ea1});
 }
 
-TEST_CASE("the same key gives the same stream; any key part changes it", "[core][rng]") {
+TEST_CASE("the same key gives the same stream, any key part changes it", "[core][rng]") {
   const RngKey key{0x1234, 42, 7, RngStream::kPlacement, 3};
   CounterRng a(key), b(key);
   for (int i = 0; i < 100; ++i) REQUIRE(a.NextU32() == b.NextU32());

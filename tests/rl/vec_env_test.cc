@@ -366,6 +366,62 @@ TEST_CASE("VecEnv determinism: same seed, same rollouts in sync and async modes,
   CHECK(std::set<std::uint64_t>(reference.begin(), reference.end()).size() == reference.size());
 }
 
+TEST_CASE("VecEnv pixels: the same frames in sync and async use, and an ended episode's last frame kept", "[rl]") {
+  // Per env: hashes of every pixel observation (and final frames of ended episodes).
+  auto rollout = [](bool async) {
+    VecEnvConfig config;
+    config.num_envs = 3;
+    config.threads = 2;
+    config.batch_size = async ? 2 : 0;
+    config.observation = ObservationMode::kPixels;
+    config.action = ActionMode::kJointVelocity;
+    config.max_episode_steps = 4;
+    config.render_validation = true;
+    auto env = Make("builtin://reach", config);
+    CHECK(env->state_dim() == env->state_spec().size());
+    const std::size_t P = static_cast<std::size_t>(env->pixels_spec().size()), A = static_cast<std::size_t>(env->action_dim());
+    std::vector<core::Hasher> hashers(3);
+    std::vector<int> count(3, 0);
+    int ended_with_new_frame = 0;
+    auto record = [&](const StepResult& r) {
+      CHECK(r.state.empty());
+      for (std::size_t row = 0; row < static_cast<std::size_t>(r.batch); ++row) {
+        const std::size_t e = static_cast<std::size_t>(r.env_ids[row]);
+        if (count[e]++ > 6) continue;
+        const auto frame = r.pixels.subspan(row * P, P);
+        hashers[e].Span(frame);
+        if (r.truncated[row]) {
+          const auto last = r.final_pixels.subspan(row * P, P);
+          hashers[e].Span(last);
+          // The new episode (new placements, camera jitter) looks different from the old one's end.
+          if (!std::equal(frame.begin(), frame.end(), last.begin())) ++ended_with_new_frame;
+        }
+      }
+    };
+    StepResult r = env->Reset();
+    record(r);
+    std::vector<float> actions(3 * A, 0.3f);
+    std::vector<std::int32_t> ids{0, 1, 2};
+    if (!async) {
+      for (int t = 0; t < 7; ++t) record(env->Step(actions).value());
+    } else {
+      REQUIRE(env->Send(actions, ids).has_value());
+      while (*std::min_element(count.begin(), count.end()) <= 7) {
+        const StepResult next = env->Recv().value();
+        record(next);
+        ids.assign(next.env_ids.begin(), next.env_ids.end());
+        REQUIRE(env->Send(std::span<const float>(actions).first(ids.size() * A), ids).has_value());
+      }
+    }
+    CHECK(ended_with_new_frame >= 3);
+    CHECK(env->validation_messages() == 0);
+    std::vector<std::uint64_t> out;
+    for (auto& h : hashers) out.push_back(h.Digest());
+    return out;
+  };
+  CHECK(rollout(false) == rollout(true));
+}
+
 TEST_CASE("VecEnv steps allocate nothing in steady state (joint position actions)", "[rl]") {
   VecEnvConfig config;
   config.num_envs = 4;

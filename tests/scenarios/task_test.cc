@@ -54,7 +54,7 @@ void CheckCovers(const std::vector<double>& values, double lo, double hi, const 
   for (int count : bins) CHECK(count > 0);
 }
 
-TEST_CASE("randomized values stay in their ranges and cover them; placements never overlap", "[scenarios][randomization]") {
+TEST_CASE("randomized values stay in their ranges and cover them, placements never overlap", "[scenarios][randomization]") {
   assets::AssetLibrary library{assets::AssetResolver()};
   auto scenario = LoadScenario("builtin://default", library);
   REQUIRE(scenario);

@@ -206,7 +206,7 @@ TEST_CASE("position control holds the home pose and respects torque limits", "[s
 // Only explicit control laws are checked against the timestep: position control (implicit)
 // takes gains far beyond the old explicit bound dt·λmax(M⁻¹Kd) < 1 and stays stable, while
 // the same kd for velocity control (a torque computed before the step) is refused.
-TEST_CASE("position control accepts any gains; velocity control still checks its damping", "[sim][control]") {
+TEST_CASE("position control accepts any gains, velocity control still checks its damping", "[sim][control]") {
   sim::ModelSpec spec = pf::testing::ArmWithBoxes(0);
   spec.robots[0].gains.assign(8, JointGains{1e5, 1e3, 0.0});  // dt·kd/I ≈ 500 on the wrist
   const auto stiff = Model::Compile(spec);

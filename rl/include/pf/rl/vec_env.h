@@ -148,6 +148,9 @@ class VecEnv {
   const EpisodeStats& last_episode(int env) const;
   std::uint64_t episodes_finished() const;  // since the last Reset, all envs
   std::uint64_t faults() const;             // simulation faults since Create
+  // Pixels with render_validation: Vulkan validation warnings + errors since Create (-1 when
+  // the layer is not loaded or nothing renders).
+  std::int64_t validation_messages() const;
 
   // Starts every env's first episode (episode indices restart at env i = episode i). Waits
   // for envs still in flight. Rows are in env order.
