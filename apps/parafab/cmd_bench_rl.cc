@@ -31,17 +31,17 @@ struct BenchRlOptions {
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
-// Random joint velocities in half the action bounds, drawn per (env, step): a random walk
-// of every joint's target, as the raw baseline's FillRandomActions makes.
-void RandomActions(const rl::VecEnv& env, std::span<const std::int32_t> ids, std::uint64_t step, std::vector<float>& out) {
-  const std::size_t A = static_cast<std::size_t>(env.action_dim());
+// The raw baseline's action stream (sim::FillRandomActions: a bounded random walk of every
+// joint's position target, per env and step) for the listed envs, in the VecEnv's joint
+// position action layout.
+void RandomActions(const sim::Model& model, std::span<const std::int32_t> ids, std::uint64_t step,
+                   std::vector<double>& targets, std::vector<float>& out) {
+  const std::size_t A = static_cast<std::size_t>(model.num_actuated());
   out.resize(ids.size() * A);
   for (std::size_t r = 0; r < ids.size(); ++r) {
-    core::CounterRng rng({0, step, static_cast<std::uint64_t>(ids[r]), core::RngStream::kActions, 0});
-    for (std::size_t a = 0; a < A; ++a) {
-      const double bound = 0.5 * env.action_spec().high[a];
-      out[r * A + a] = static_cast<float>(rng.Uniform(-bound, bound));
-    }
+    const std::span<double> target = std::span(targets).subspan(static_cast<std::size_t>(ids[r]) * A, A);
+    sim::FillRandomActions(model, sim::RandomActionConfig{}, step, ids[r], target);
+    for (std::size_t a = 0; a < A; ++a) out[r * A + a] = static_cast<float>(target[a]);
   }
 }
 
@@ -63,11 +63,12 @@ core::Result<double> RawRate(const std::shared_ptr<const sim::Model>& model, int
   return static_cast<double>(steps) * envs / elapsed;
 }
 
-core::Result<double> VecRate(const BenchRlOptions& options, int envs, int threads, bool async, std::uint64_t* faults) {
+core::Result<double> VecRate(const BenchRlOptions& options, const sim::Model& model, int envs, int threads, bool async,
+                             std::uint64_t* faults) {
   rl::VecEnvConfig config;
   config.num_envs = envs;
   config.threads = threads;
-  config.action = rl::ActionMode::kJointVelocity;
+  config.action = rl::ActionMode::kJointPosition;
   config.batch_size = async ? std::max(1, envs / 2) : 0;
   PF_ASSIGN_OR_RETURN(auto env, rl::VecEnv::Create(options.scenario, config));
   std::vector<std::int32_t> all(static_cast<std::size_t>(envs));
@@ -75,13 +76,17 @@ core::Result<double> VecRate(const BenchRlOptions& options, int envs, int thread
   std::vector<float> actions;
   std::vector<std::int32_t> ids;
   std::uint64_t env_steps = 0, step = 0;
+  std::vector<double> targets;  // [envs × num_actuated] the random walk, from the initial positions
+  for (int e = 0; e < envs; ++e)
+    for (int a = 0; a < model.num_actuated(); ++a)
+      targets.push_back(model.dofs()[static_cast<std::size_t>(model.actuated()[static_cast<std::size_t>(a)])].initial_position);
   if (!async) {
-    RandomActions(*env, all, step++, actions);
+    RandomActions(model, all, step++, targets, actions);
     PF_TRY(env->Step(actions));  // warm-up
     const auto start = Clock::now();
     double elapsed = 0.0;
     while (elapsed < options.seconds) {
-      RandomActions(*env, all, step++, actions);
+      RandomActions(model, all, step++, targets, actions);
       PF_TRY(env->Step(actions));
       env_steps += static_cast<std::uint64_t>(envs);
       elapsed = Since(start);
@@ -89,7 +94,7 @@ core::Result<double> VecRate(const BenchRlOptions& options, int envs, int thread
     *faults = env->faults();
     return static_cast<double>(env_steps) / elapsed;
   }
-  RandomActions(*env, all, step++, actions);
+  RandomActions(model, all, step++, targets, actions);
   PF_TRY(env->Send(actions, all));
   const auto start = Clock::now();
   double elapsed = 0.0;
@@ -97,7 +102,7 @@ core::Result<double> VecRate(const BenchRlOptions& options, int envs, int thread
     PF_ASSIGN_OR_RETURN(rl::StepResult r, env->Recv());
     ids.assign(r.env_ids.begin(), r.env_ids.end());
     env_steps += static_cast<std::uint64_t>(r.batch);
-    RandomActions(*env, ids, step++, actions);
+    RandomActions(model, ids, step++, targets, actions);
     PF_TRY(env->Send(actions, ids));
     elapsed = Since(start);
   }
@@ -119,7 +124,7 @@ int RunBenchRl(const BenchRlOptions& options) {
       double rates[2] = {0, 0};
       std::uint64_t faults[2] = {0, 0};
       for (int mode = 0; mode < 2; ++mode) {
-        auto rate = VecRate(options, envs, threads, mode == 1, &faults[mode]);
+        auto rate = VecRate(options, *compiled->model, envs, threads, mode == 1, &faults[mode]);
         if (!rate) return ReportError("bench rl", rate.error());
         rates[mode] = *rate;
       }
@@ -134,7 +139,7 @@ int RunBenchRl(const BenchRlOptions& options) {
                                     {"mode", mode == 0 ? "sync" : "async"},
                                     {"batch_size", mode == 0 ? envs : std::max(1, envs / 2)},
                                     {"observation", "state"},
-                                    {"action", "joint_velocity"},
+                                    {"action", "joint_position"},
                                     {"env_steps_per_s", rates[mode]},
                                     {"raw_env_steps_per_s", raw},
                                     {"overhead", raw / rates[mode] - 1.0},
@@ -152,7 +157,7 @@ int RunBenchRl(const BenchRlOptions& options) {
 void RegisterBenchRl(CLI::App* bench, int* exit_code) {
   auto options = std::make_shared<BenchRlOptions>();
   CLI::App* cmd = bench->add_subcommand(
-      "rl", "VecEnv env-steps/s (sync Step, async Send/Recv with batch = envs/2) vs the raw BatchSim, random actions");
+      "rl", "VecEnv env-steps/s (sync Step, async Send/Recv with batch = envs/2) vs the raw BatchSim, the same random actions");
   cmd->add_option("--scenario", options->scenario, "Scenario with a task: file or builtin://NAME")->capture_default_str();
   cmd->add_option("--envs", options->envs, "Env counts")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--threads", options->threads, "Thread counts")->capture_default_str()->check(CLI::Range(1, 1024));

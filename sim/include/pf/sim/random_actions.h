@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 
 #include "pf/sim/batch_sim.h"
 
@@ -21,5 +22,9 @@ struct RandomActionConfig {
 
 // Writes the actions for control step `step` into sim.actions() (reads the current ones).
 void FillRandomActions(BatchSim& sim, const RandomActionConfig& config, std::uint64_t step);
+// The same for one env's actions ([num_actuated]) held elsewhere (e.g. fed to pf::VecEnv):
+// `env` is its index within the batch (config.first_env is added).
+void FillRandomActions(const Model& model, const RandomActionConfig& config, std::uint64_t step, int env,
+                       std::span<double> action);
 
 }  // namespace pf::sim
