@@ -136,7 +136,8 @@ struct VecEnv::Impl {
   int max_steps = 0;
   std::size_t A = 0, S = 0, P = 0;     // action, state and pixel elements per env
   std::size_t D = 0, NA = 0;           // dofs, actuated joints
-  std::vector<int> movable;            // object indices of objects with mass
+  bool object_fields = false;          // task_object_pose and object_poses in the state
+  std::vector<int> movable;            // object indices of objects with mass (when object_fields)
   std::vector<sim::GripperJoint> grippers;
   std::vector<double> posture;         // [num_actuated] initial joint positions (IK posture)
   std::vector<double> action_low, action_high;  // [A]
@@ -229,14 +230,15 @@ struct VecEnv::Impl {
     const core::Vec3& goal = slot.setup.goal;
     for (int k = 0; k < 3; ++k) *o++ = static_cast<float>(goal[k]);
     for (int k = 0; k < 3; ++k) *o++ = static_cast<float>(goal[k] - ee[k]);
-    int task_object = -1;
-    if (context->task().kind == scenarios::TaskKind::kPickPlace) task_object = slot.setup.object;
-    if (context->task().kind == scenarios::TaskKind::kStack && slot.setup.stack.size() > 1) task_object = slot.setup.stack[1];
-    if (task_object >= 0) {
-      const double* p = poses + 7 * static_cast<std::size_t>(model->object_body(task_object));
-      for (int k = 0; k < 7; ++k) *o++ = static_cast<float>(p[k]);
-    } else {
-      for (int k = 0; k < 7; ++k) *o++ = k == 3 ? 1.0f : 0.0f;
+    if (object_fields) {
+      int task_object = slot.setup.object;  // pick_place
+      if (context->task().kind == scenarios::TaskKind::kStack) task_object = slot.setup.stack.size() > 1 ? slot.setup.stack[1] : -1;
+      if (task_object >= 0) {
+        const double* p = poses + 7 * static_cast<std::size_t>(model->object_body(task_object));
+        for (int k = 0; k < 7; ++k) *o++ = static_cast<float>(p[k]);
+      } else {
+        for (int k = 0; k < 7; ++k) *o++ = k == 3 ? 1.0f : 0.0f;
+      }
     }
     for (int object : movable) {
       const double* p = poses + 7 * static_cast<std::size_t>(model->object_body(object));
@@ -457,10 +459,14 @@ struct VecEnv::Impl {
     field("ee_pose", 7, -kInf, kInf);  // x y z qw qx qy qz, world
     field("goal_position", 3, -kInf, kInf);
     field("goal_minus_ee", 3, -kInf, kInf);
-    field("task_object_pose", 7, -kInf, kInf);
-    for (int o = 0; o < m.num_objects(); ++o)
-      if (scenario->model.objects[static_cast<std::size_t>(o)].mass > 0.0) movable.push_back(o);
-    field("object_poses", 7 * static_cast<int>(movable.size()), -kInf, kInf);
+    // Objects matter to the tasks that move them; for reach they are only scenery.
+    object_fields = context->task().kind != scenarios::TaskKind::kReach;
+    if (object_fields) {
+      field("task_object_pose", 7, -kInf, kInf);
+      for (int o = 0; o < m.num_objects(); ++o)
+        if (scenario->model.objects[static_cast<std::size_t>(o)].mass > 0.0) movable.push_back(o);
+      field("object_poses", 7 * static_cast<int>(movable.size()), -kInf, kInf);
+    }
     field("time_fraction", 1, 0.0, 1.0);
     state_spec.shape = {offset};
     S = static_cast<std::size_t>(offset);

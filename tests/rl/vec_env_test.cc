@@ -83,7 +83,9 @@ TEST_CASE("VecEnv specs: shapes, fields and bounds for each observation and acti
   CHECK(static_cast<std::int64_t>(state.low.size()) == state.size());
   CHECK(Field(state, "ee_pose").size == 7);
   CHECK(Field(state, "goal_minus_ee").size == 3);
-  CHECK(Field(state, "object_poses").size == 4 * 7);  // four movable parts
+  // Reach does not move objects: the parts on the table are not observed.
+  for (const FieldSpec& f : state.fields) CHECK(f.name != "object_poses");
+  CHECK(state.size() == 2 * Field(state, "joint_positions").size + 7 + 3 + 3 + 1);
   CHECK(Field(state, "joint_positions").size == Field(state, "joint_velocities").size);
   // Joint position bounds are the joint limits.
   CHECK(state.low[0] < state.high[0]);
@@ -107,6 +109,12 @@ TEST_CASE("VecEnv specs: shapes, fields and bounds for each observation and acti
   // The image shows something: not one uniform colour.
   const auto first = r.pixels.subspan(0, static_cast<std::size_t>(pixels.size()));
   CHECK(std::any_of(first.begin(), first.end(), [&](std::uint8_t v) { return v != first[0]; }));
+
+  // Pick-and-place observes the part to pick and every movable object.
+  auto pick = Make("builtin://default", VecEnvConfig{});
+  CHECK(Field(pick->state_spec(), "task_object_pose").size == 7);
+  CHECK(Field(pick->state_spec(), "object_poses").size % 7 == 0);
+  CHECK(Field(pick->state_spec(), "object_poses").size >= 7);
 
   for (ActionMode mode : {ActionMode::kJointPosition, ActionMode::kJointVelocity}) {
     VecEnvConfig joint;

@@ -61,7 +61,9 @@ struct VecEnvConfig {
   int max_episode_steps = 0;        // control steps before truncation (0 = the task's time limit)
   ObservationMode observation = ObservationMode::kState;
   ActionMode action = ActionMode::kEndEffectorDelta;
-  RewardMode reward = RewardMode::kDense;  // dense: the task's shaped reward in [0, 1] per step
+  // dense: a per-step cost in [-1, 0], the task's shaped reward (in [0, 1]) minus 1, and 0
+  // at success, so succeeding sooner is always better; sparse: 1 at success, else 0.
+  RewardMode reward = RewardMode::kDense;
   bool auto_reset = true;           // ended envs start their next episode in the same step
   int batch_size = 0;               // envs per Recv in asynchronous use (0 = num_envs)
   double max_translation = 0.02;    // kEndEffectorDelta: metres per control step at |action| = 1
@@ -126,6 +128,13 @@ class VecEnv {
   // Loads the scenario (a file or builtin://NAME; URDF paths resolve inside the asset
   // roots: the file's folder, PARAFAB_ASSET_PATH and config.asset_roots) and checks the
   // config. The scenario must have a task; pixel observations need at least one camera.
+  // Every env is then in its first episode, as after Reset(): stepping may begin at once.
+  //
+  // The state observation (float32, see state_spec().fields): joint_positions,
+  // joint_velocities [num_dofs]; ee_pose (x y z qw qx qy qz, world); goal_position and
+  // goal_minus_ee (3 each); for tasks that move objects (pick_place, stack) also
+  // task_object_pose (the part to pick next, 7) and object_poses (every movable object, 7
+  // each); time_fraction (elapsed / max_episode_steps, in [0, 1]).
   static core::Result<std::unique_ptr<VecEnv>> Create(const std::string& scenario, const VecEnvConfig& config);
   ~VecEnv();
   VecEnv(const VecEnv&) = delete;
