@@ -215,7 +215,8 @@ core::Result<std::unique_ptr<BatchSim>> BatchSim::Create(std::shared_ptr<const M
   sim->faulted_.assign(E, 0);
   sim->envs_.resize(E);
   for (int e = 0; e < config.num_envs; ++e) sim->SetEnvParams(e, EnvParams{});
-  const std::vector<double> initial = sim->InitialState();
+  sim->initial_state_ = sim->InitialState();
+  const std::vector<double>& initial = sim->initial_state_;
   sim->pool_->arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<int>(0, config.num_envs), [&](const tbb::blocked_range<int>& range) {
       for (int e = range.begin(); e != range.end(); ++e) sim->BuildEnv(e, initial);
@@ -668,28 +669,42 @@ bool BatchSim::EnvIsHealthy(int e) const {
   return true;
 }
 
-void BatchSim::Step() {
+void BatchSim::Step() { Step(EnvFn{}, EnvFn{}); }
+
+void BatchSim::Step(const EnvFn& before, const EnvFn& after) {
   std::fill(faulted_.begin(), faulted_.end(), 0);
   pool_->arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<int>(0, config_.num_envs),
         [&](const tbb::blocked_range<int>& range) {
           for (int e = range.begin(); e != range.end(); ++e) {
+            if (before) before(e);
             StepEnv(e);
             CanonicalizeEnv(e);
             ++steps_[static_cast<std::size_t>(e)];
             ReadEnv(e);
-            if (!EnvIsHealthy(e)) faulted_[static_cast<std::size_t>(e)] = 1;
+            if (!EnvIsHealthy(e)) {
+              // A faulted env restarts from the initial state; the rest are untouched.
+              faulted_[static_cast<std::size_t>(e)] = 1;
+              BuildEnv(e, initial_state_);
+            }
+            if (after) after(e);
           }
         },
         tbb::static_partitioner());
   });
-  // Faulted envs restart from the initial state; the rest are untouched.
-  for (int e = 0; e < config_.num_envs; ++e) {
-    if (!faulted_[static_cast<std::size_t>(e)]) continue;
-    ++fault_count_;
-    BuildEnv(e, InitialState());
-  }
+  for (const std::uint8_t f : faulted_) fault_count_ += f;
+}
+
+void BatchSim::ForEachEnv(const EnvFn& fn) {
+  pool_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, config_.num_envs),
+        [&](const tbb::blocked_range<int>& range) {
+          for (int e = range.begin(); e != range.end(); ++e) fn(e);
+        },
+        tbb::static_partitioner());
+  });
 }
 
 void BatchSim::StepRaw(std::span<const double> torques) {
