@@ -3,7 +3,7 @@
 
     /usr/bin/python3 tools/check_dataset.py DIR [--quick] [--json]
 
-Reads the dataset with h5py and numpy only (no parafab code) and checks it against the
+Reads the dataset with h5py and numpy (and OpenCV for BOP/COCO PNGs; no parafab code) and checks it against the
 documented format, in five groups:
 
   manifest   manifest.json / run.json present and consistent; the manifest's counts equal
@@ -24,7 +24,12 @@ documented format, in five groups:
              pixel of the mask back-projects (z-depth, K, X_WC) to within 0.1 m of the origin;
              depth is 0 exactly where instance is 0; semantic is 0 on the background and a
              function of the instance id. Instance ids are found from the data: the id under
-             the projected origin most often over a sample of frames.
+             the projected origin most often over a sample of frames. Where a shard also has
+             BOP or COCO labels, they are cross-checked with its HDF5 frame by frame: BOP's
+             cam_K, every object's cam_R_m2c/cam_t_m2c (from X_WC and X_WO), RGB, depth
+             (× depth_scale) and mask_visib PNGs (the object's instance ids' pixels); COCO's
+             images, and one annotation exactly per object with visible pixels, with its
+             category, area, bbox and decoded RLE mask (reading PNGs needs python3-opencv).
   integrity  every HDF5 file opens read-only, every dataset reads back, no NaN or Inf in
              any floating-point dataset.
 
@@ -1390,6 +1395,249 @@ def check_tfrecords(ctx):
     ctx.tfrecord_files = files
 
 
+# ----------------------------------------------------------------------------------------
+# Labels, cross-check: the BOP and COCO files of a shard against its HDF5 file
+
+BOP_T_TOL = 1e-3     # mm: cam_t_m2c against the HDF5 poses
+BOP_R_TOL = 1e-6     # cam_R_m2c entries
+BOP_K_TOL = 1e-9     # cam_K entries (pixels)
+
+
+def coco_rle_decode(counts, h, w):
+    """COCO's compressed RLE string → [h, w] bool mask. Runs alternate background and
+    foreground starting with background, over the pixels in column-major order; each run is
+    a variable-length number in 5-bit groups (character = group + 48; 0x20 = more follow;
+    0x10 in the last group = negative), runs after the second stored as the difference
+    from the run two before."""
+    runs, p, data = [], 0, counts.encode("ascii") if isinstance(counts, str) else bytes(counts)
+    while p < len(data):
+        x, k, more = 0, 0, True
+        while more:
+            if p >= len(data):
+                raise ValueError("truncated RLE string")
+            c = data[p] - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and (c & 0x10):
+                x |= -1 << (5 * k)
+        if len(runs) > 2:
+            x += runs[-2]
+        runs.append(x)
+    flat = np.zeros(h * w, dtype=bool)
+    at, value = 0, False
+    for n in runs:
+        if n < 0 or at + n > h * w:
+            raise ValueError(f"run of {n} pixels at pixel {at} leaves the {h} x {w} image")
+        flat[at:at + n] = value
+        at += n
+        value = not value
+    if at != h * w:
+        raise ValueError(f"runs cover {at} of {h * w} pixels")
+    return flat.reshape((w, h)).T
+
+
+def object_table(f):
+    """[(name, instance ids, semantic class)] from env_args' objects table, or None."""
+    try:
+        table = json.loads(attr_value(f["data"].attrs["env_args"]))["objects"]
+        return [(o["name"], [int(i) for i in o["instance_ids"]], int(o["semantic_class"])) for o in table]
+    except Exception:  # noqa: BLE001 - the structure group reports a bad env_args
+        return None
+
+
+def read_png(path):
+    import cv2  # python3-opencv; imported here so the HDF5 checks run without it
+    img = cv2.imread(path, cv2.IMREAD_UNCHANGED)
+    if img is not None and img.ndim == 3 and img.shape[2] == 3:
+        img = img[:, :, ::-1]  # BGR → RGB
+    return img
+
+
+def check_cross(ctx):
+    """Where a shard has BOP or COCO labels next to its HDF5 file: the same frames must carry
+    the same truth. BOP: K, every object's pose (X_WC⁻¹ X_WO, mm), the RGB and depth images
+    and every object's mask_visib (its instance ids' pixels); COCO: an image per frame, and
+    an annotation exactly for the objects with visible pixels, with their class, area, box
+    and RLE mask."""
+    r, L = ctx.r, "labels"
+    shards_with = 0
+    for _, path in ctx.hdf5_files:
+        shard_dir = os.path.dirname(path)
+        bop_dir, coco_dir = os.path.join(shard_dir, "bop"), os.path.join(shard_dir, "coco")
+        has_bop, has_coco = os.path.isdir(bop_dir), os.path.isdir(coco_dir)
+        if not (has_bop or has_coco):
+            continue
+        try:
+            import cv2  # noqa: F401
+        except ImportError:
+            r.fail(L, "cross-check of BOP/COCO against HDF5 needs python3-opencv (cv2) to read the PNGs")
+            return
+        shards_with += 1
+        rel = ctx.rel(shard_dir)
+        coco = {}
+        if has_coco:
+            for cam, _, _ in ctx.cameras:
+                cp = os.path.join(coco_dir, f"{cam}.json")
+                d, err = load_json(cp)
+                if not r.check(L, isinstance(d, dict), f"{rel}/coco/{cam}.json: {err or 'not a JSON object'}"):
+                    continue
+                images = {im.get("id"): im for im in d.get("images", []) if isinstance(im, dict)}
+                anns = {}
+                for a in d.get("annotations", []):
+                    if isinstance(a, dict):
+                        anns.setdefault(a.get("image_id"), []).append(a)
+                coco[cam] = (images, anns)
+        try:
+            f = h5py.File(path, "r")
+        except Exception:  # noqa: BLE001 - reported by the integrity group
+            continue
+        with f:
+            objects = object_table(f)
+            if not r.check(L, objects is not None, f"{ctx.rel(path)}: env_args has no objects table: "
+                           "BOP/COCO not cross-checked"):
+                continue
+            for name in sorted(f["data"]) if "data" in f else []:
+                demo = f["data"][name]
+                if not (re.fullmatch(r"demo_\d+", name) and isinstance(demo, h5py.Group)):
+                    continue
+                try:
+                    episode = int(attr_value(demo.attrs["episode"]))
+                    poses = demo["obs/object_poses"][()]
+                except Exception:  # noqa: BLE001 - reported by the structure group
+                    continue
+                T = poses.shape[0]
+                frames = sample_frames(T, ctx.quick)
+                for cam, w, h in ctx.cameras:
+                    try:
+                        kmat = demo[f"obs/{cam}_intrinsics"][()]
+                        cpose = demo[f"obs/{cam}_pose"][()]
+                        inst, rgb, depth = (demo[f"obs/{cam}_{k}"] for k in ("instance", "image", "depth"))
+                    except Exception:  # noqa: BLE001
+                        continue
+                    where = f"{rel} {name} camera {cam}"
+                    if has_bop:
+                        cross_bop(ctx, os.path.join(bop_dir, cam, f"{episode:06d}"), where, objects, frames,
+                                  kmat, cpose, poses, inst, rgb, depth)
+                    if cam in coco:
+                        cross_coco(ctx, shard_dir, coco[cam], where, episode, objects, frames, inst, rgb, w, h)
+    if shards_with:
+        r.groups[L]["summary"] += f"; BOP/COCO labels of {shards_with} shard(s) cross-checked with the HDF5"
+
+
+def cross_bop(ctx, scene, where, objects, frames, kmat, cpose, poses, inst, rgb, depth):
+    r, L = ctx.r, "labels"
+    gt, err1 = load_json(os.path.join(scene, "scene_gt.json"))
+    cams, err2 = load_json(os.path.join(scene, "scene_camera.json"))
+    if not r.check(L, isinstance(gt, dict) and isinstance(cams, dict),
+                   f"{where}: BOP scene {ctx.rel(scene)}: scene_gt.json / scene_camera.json unreadable "
+                   f"({err1 or err2 or 'not JSON objects'})"):
+        return
+    for t in frames:
+        at = f"{where} frame {t}: BOP {ctx.rel(scene)}"
+        try:
+            frame_rgb, frame_depth, frame_inst = rgb[t], depth[t], inst[t]
+        except Exception:  # noqa: BLE001 - unreadable HDF5 data: reported by the integrity group
+            continue
+        cam, gts = cams.get(str(t)), gt.get(str(t))
+        if not r.check(L, isinstance(cam, dict) and isinstance(gts, list), f"{at}: no scene_camera/scene_gt entry"):
+            continue
+        fx, fy, cx, cy = (float(v) for v in kmat[t])
+        want_k = np.array([fx, 0, cx - 0.5, 0, fy, cy - 0.5, 0, 0, 1])
+        r.check(L, np.allclose(np.asarray(cam.get("cam_K", []), dtype=np.float64).reshape(-1)[:9] if
+                               len(cam.get("cam_K", [])) == 9 else np.full(9, np.nan), want_k, rtol=0, atol=BOP_K_TOL),
+                f"{at}: cam_K {cam.get('cam_K')} is not the HDF5 intrinsics' {want_k.tolist()}")
+        depth_scale = float(cam.get("depth_scale", 0) or 0)
+        r_wc = quat_to_matrix(cpose[t][3:7])
+        p_wc = np.asarray(cpose[t][:3], dtype=np.float64)
+        by_id = {e.get("obj_id"): e for e in gts if isinstance(e, dict)}
+        r.check(L, sorted(by_id) == list(range(1, len(objects) + 1)),
+                f"{at}: scene_gt lists obj_ids {sorted(by_id)}, the HDF5 has {len(objects)} objects")
+        for o in range(len(objects)):
+            e = by_id.get(o + 1)
+            if e is None:
+                continue
+            r_co = r_wc.T @ quat_to_matrix(poses[t, o, 3:7])
+            p_co = r_wc.T @ (np.asarray(poses[t, o, :3], dtype=np.float64) - p_wc) * 1000.0
+            got_r = np.asarray(e.get("cam_R_m2c", []), dtype=np.float64).reshape(-1)
+            got_t = np.asarray(e.get("cam_t_m2c", []), dtype=np.float64).reshape(-1)
+            r.check(L, got_r.size == 9 and np.allclose(got_r, r_co.reshape(-1), rtol=0, atol=BOP_R_TOL),
+                    f"{at}: {objects[o][0]} cam_R_m2c differs from the HDF5 poses (X_WC^-1 X_WO)")
+            r.check(L, got_t.size == 3 and np.allclose(got_t, p_co, rtol=0, atol=BOP_T_TOL),
+                    lambda got_t=got_t, p_co=p_co, o=o: f"{at}: {objects[o][0]} cam_t_m2c {got_t.tolist()} mm, the "
+                    f"HDF5 poses give {np.round(p_co, 3).tolist()} mm")
+        img = read_png(os.path.join(scene, "rgb", f"{t:06d}.png"))
+        r.check(L, img is not None and img.shape == frame_rgb.shape and np.array_equal(img, frame_rgb),
+                f"{at}: rgb/{t:06d}.png is not the HDF5 image")
+        dpng = read_png(os.path.join(scene, "depth", f"{t:06d}.png"))
+        if depth_scale > 0 and dpng is not None and dpng.shape == frame_depth.shape:
+            units = frame_depth.astype(np.float64) * 1000.0 / depth_scale
+            want = np.where(units > 0, np.minimum(np.floor(units + 0.5), 65535), 0)
+            bad = np.abs(dpng.astype(np.float64) - want) > 1
+            r.check(L, not bad.any(), lambda bad=bad: f"{at}: depth/{t:06d}.png differs from the HDF5 depth "
+                    f"(x depth_scale) in {int(bad.sum())} pixels")
+        else:
+            r.fail(L, f"{at}: depth/{t:06d}.png unreadable, of the wrong size, or no depth_scale")
+        for o, (oname, ids, _) in enumerate(objects):
+            mp = os.path.join(scene, "mask_visib", f"{t:06d}_{o:06d}.png")
+            m = read_png(mp)
+            visible = np.isin(frame_inst, ids)
+            if not r.check(L, m is not None and m.shape == visible.shape, f"{at}: {ctx.rel(mp)} unreadable"):
+                continue
+            bad = (m != 0) != visible
+            r.check(L, not bad.any(), lambda bad=bad, oname=oname, mp=mp: f"{at}: {ctx.rel(mp)}: {oname}'s visible mask "
+                    f"differs from the HDF5 instance image in {int(bad.sum())} pixels")
+
+
+def cross_coco(ctx, shard_dir, coco, where, episode, objects, frames, inst, rgb, w, h):
+    r, L = ctx.r, "labels"
+    images, anns = coco
+    for t in frames:
+        image_id = episode * 100000 + t
+        at = f"{where} frame {t}: COCO image {image_id}"
+        im = images.get(image_id)
+        if not r.check(L, isinstance(im, dict), f"{at}: not in the camera's COCO file"):
+            continue
+        try:
+            frame_rgb, frame_inst = rgb[t], inst[t]
+        except Exception:  # noqa: BLE001 - unreadable HDF5 data: reported by the integrity group
+            continue
+        fn = im.get("file_name", "")
+        if not fn.startswith("bop/"):  # BOP's images are cross-checked with BOP
+            img = read_png(os.path.join(shard_dir, fn))
+            r.check(L, img is not None and img.shape == frame_rgb.shape and np.array_equal(img, frame_rgb),
+                    f"{at}: {fn} is not the HDF5 image")
+        by_object = {}
+        for a in anns.get(image_id, []):
+            by_object[a.get("id", -1) - image_id * 100] = a
+        for o, (oname, ids, cls) in enumerate(objects):
+            visible = np.isin(frame_inst, ids)
+            n = int(visible.sum())
+            a = by_object.pop(o, None)
+            if n == 0:
+                r.check(L, a is None, f"{at}: an annotation for {oname}, which has no visible pixel in the HDF5")
+                continue
+            if not r.check(L, a is not None, f"{at}: no annotation for {oname} ({n} visible pixels in the HDF5)"):
+                continue
+            ys, xs = np.nonzero(visible)
+            want_box = [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+            r.check(L, a.get("category_id") == cls, f"{at}: {oname} category_id {a.get('category_id')}, expected {cls}")
+            r.check(L, a.get("area") == n, f"{at}: {oname} area {a.get('area')}, the HDF5 has {n} visible pixels")
+            r.check(L, [float(v) for v in a.get("bbox", [])] == want_box,
+                    f"{at}: {oname} bbox {a.get('bbox')}, the HDF5 pixels span {want_box}")
+            seg = a.get("segmentation") or {}
+            try:
+                mask = coco_rle_decode(seg.get("counts", ""), h, w)
+                bad = int((mask != visible).sum())
+            except ValueError as e:
+                bad, mask = -1, str(e)
+            r.check(L, bad == 0, lambda bad=bad, mask=mask, oname=oname: f"{at}: {oname} RLE mask " +
+                    (f"differs from the HDF5 instance image in {bad} pixels" if bad > 0 else f"does not decode: {mask}"))
+        r.check(L, not by_object, lambda by_object=by_object: f"{at}: annotations for no object of the HDF5: ids "
+                f"{sorted(a.get('id') for a in by_object.values())}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description="Independent checker of a parafab dataset directory.")
     ap.add_argument("dir", help="dataset directory (holds manifest.json, run.json, shards/)")
@@ -1414,6 +1662,7 @@ def main(argv=None):
         ctx.read_image_datasets = set()
         check_hdf5_file(ctx, shard, path)
     check_labels(ctx)
+    check_cross(ctx)
     check_counts(ctx)
     check_tfrecords(ctx)
     if not report.groups["structure"]["summary"]:

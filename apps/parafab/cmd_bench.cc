@@ -401,6 +401,7 @@ struct BenchDatagenOptions {
   int episodes_per_shard = 4;
   double render_seconds = 3.0;
   std::string device;
+  std::vector<std::string> formats = {"hdf5"};
 };
 
 // One JSON line per run length, then the render-only figure for the same views.
@@ -413,6 +414,7 @@ int RunBenchDatagen(const BenchDatagenOptions& options) {
   config.threads = options.threads;
   config.episodes_per_shard = options.episodes_per_shard;
   config.device = options.device;
+  config.formats = options.formats;
   auto render_only = datagen::RenderOnlyFramesPerSecond(config, library, options.render_seconds);
   if (!render_only) return ReportError("bench datagen", render_only.error());
   for (std::uint64_t episodes : options.episodes) {
@@ -437,6 +439,7 @@ int RunBenchDatagen(const BenchDatagenOptions& options) {
                                 {"render_only_frames_per_s", *render_only},
                                 {"bytes_per_frame", frames > 0 ? static_cast<double>(stats->bytes) / frames : 0.0},
                                 {"peak_rss_bytes", PeakRssBytes()},
+                                {"peak_episodes_held", stats->peak_episodes_held},
                                 {"share_sim", stats->sim_s / wall},
                                 {"share_render", stats->render_s / wall},
                                 {"share_encode", stats->record_s / wall},
@@ -521,6 +524,8 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   datagen_cmd->add_option("--render-seconds", datagen_options->render_seconds, "Measuring time of the render-only figure")
       ->capture_default_str()->check(CLI::Range(0.01, 3600.0));
   datagen_cmd->add_option("--device", datagen_options->device, "Vulkan device name substring");
+  datagen_cmd->add_option("--formats", datagen_options->formats, "Output formats (hdf5, bop, coco, rlds)")
+      ->delimiter(',')->capture_default_str();
   datagen_cmd->callback([datagen_options, exit_code] { *exit_code = RunBenchDatagen(*datagen_options); });
 
   RegisterBenchRl(bench, exit_code);

@@ -84,7 +84,8 @@ int RunDatagenCommand(DatagenOptions& options) {
                                 {"shards_skipped", s.shards_skipped},
                                 {"manifest_written", s.manifest_written},
                                 {"wall_s", s.wall_s},
-                                {"frames_per_s", frames_per_s}}
+                                {"frames_per_s", frames_per_s},
+                                {"peak_episodes_held", s.peak_episodes_held}}
                      .dump()
               << std::endl;
     return kExitOk;

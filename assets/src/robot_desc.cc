@@ -78,9 +78,16 @@ int RobotDesc::FindJoint(std::string_view name) const {
 }
 
 std::vector<core::Pose> RobotDesc::ForwardKinematics(const std::vector<double>& q) const {
+  std::vector<core::Pose> X_RL;
+  ForwardKinematics(q, &X_RL);
+  return X_RL;
+}
+
+void RobotDesc::ForwardKinematics(std::span<const double> q, std::vector<core::Pose>* out) const {
   PF_CHECK(q.size() == joints.size(), "ForwardKinematics wants one value per joint: ", joints.size(),
            ", got ", q.size());
-  std::vector<core::Pose> X_RL(links.size(), core::Pose::Identity());
+  std::vector<core::Pose>& X_RL = *out;
+  X_RL.assign(links.size(), core::Pose::Identity());
   for (std::size_t l = 1; l < links.size(); ++l) {
     const JointDesc& joint = joints[l - 1];
     core::Pose motion = core::Pose::Identity();
@@ -97,7 +104,6 @@ std::vector<core::Pose> RobotDesc::ForwardKinematics(const std::vector<double>& 
     }
     X_RL[l] = X_RL[static_cast<std::size_t>(joint.parent_link)] * joint.X_PJ * motion;
   }
-  return X_RL;
 }
 
 }  // namespace pf::assets

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -16,6 +17,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -122,15 +124,55 @@ core::Result<std::string> ReadText(const fs::path& path) {
   return s.str();
 }
 
-// The writer thread's shard in progress: its HDF5 file open in the temp directory, the
-// episodes written so far and the summary for shard.json.
+// Finished episodes held in memory between hand-over to the writer thread and the end of
+// their writing. Every HeldEpisode counts itself from construction until destroyed,
+// wherever it is kept (the hand-over queue, the reorder buffer), so the peak is what the
+// run really held: it depends on the env slots, not on the shard size, because each
+// format streams an episode out as it is written.
+class HeldCounter {
+ public:
+  void Add() {
+    const std::size_t now = ++count_;
+    std::size_t peak = peak_.load();
+    while (now > peak && !peak_.compare_exchange_weak(peak, now)) {}
+  }
+  void Remove() { --count_; }
+  std::size_t peak() const { return peak_.load(); }
+
+ private:
+  std::atomic<std::size_t> count_{0}, peak_{0};
+};
+
+class HeldEpisode {
+ public:
+  HeldEpisode(EpisodeRecord record, HeldCounter& counter) : record_(std::move(record)), counter_(&counter) {
+    counter_->Add();
+  }
+  HeldEpisode(HeldEpisode&& other) noexcept : record_(std::move(other.record_)), counter_(std::exchange(other.counter_, nullptr)) {}
+  HeldEpisode& operator=(HeldEpisode&&) = delete;
+  HeldEpisode(const HeldEpisode&) = delete;
+  ~HeldEpisode() {
+    if (counter_ != nullptr) counter_->Remove();
+  }
+  EpisodeRecord& record() { return record_; }
+
+ private:
+  EpisodeRecord record_;
+  HeldCounter* counter_;
+};
+
+// The writer thread's shard in progress: its files open in the temp directory (each format
+// streams: an episode's data is written out when the episode is, nothing is held until the
+// shard closes), the counts so far and the summary for shard.json.
 struct OpenShard {
   std::uint64_t index = 0;
   std::uint64_t first_episode = 0, end_episode = 0;
   std::uint64_t next_episode = 0;  // episodes are written in index order
   std::filesystem::path tmp;
   std::optional<Hdf5EpisodeWriter> hdf5;
-  std::vector<EpisodeRecord> held;  // kept episodes, for the BOP/COCO/RLDS writers at close
+  std::optional<BopShardWriter> bop;
+  std::optional<CocoShardWriter> coco;
+  std::optional<RldsShardWriter> rlds;
   std::uint64_t kept = 0, successes = 0, frames = 0;
   nlohmann::ordered_json episodes = nlohmann::ordered_json::array();
 };
@@ -147,6 +189,9 @@ struct Slot {
   std::array<double, 6> frame_delta{};
   double frame_gripper = 0.0;
   core::Hasher trajectory{0};  // the env's full state after every control step
+  bool framed = false;         // records a brain frame at this control step
+  bool ended = false;          // the episode ended this control step (FinishEpisode follows)
+  std::vector<double> state;   // [state_size] scratch of the env's own hooks
 };
 
 class Runner {
@@ -167,8 +212,15 @@ class Runner {
   json RunSettings() const;
   core::Status Simulate();
   void StartEpisode(int slot, std::uint64_t episode);
-  void RecordFrame(int slot, const render::BatchRenderer& renderer);
+  // A brain frame of a slot: the env's state, then its views from the renderer.
+  void RecordFrameState(int slot);
+  void RecordFrameImages(int slot, const render::BatchRenderer& renderer);
   void RecordControl(int slot);
+  // The per-env halves of a control step, run as BatchSim::Step hooks on the env's worker
+  // thread: each touches only its own slot and env (FinishEpisode, which is shared, follows
+  // serially in env order).
+  void BeforeStep(int slot);
+  void AfterStep(int slot);
   // BOP's full masks: every object drawn alone, for the slots that just recorded a frame.
   core::Status RenderObjectMasks(render::BatchRenderer& renderer);
   void FinishEpisode(int slot);
@@ -204,18 +256,18 @@ class Runner {
   core::RenderSnapshot snapshot_;
   bool replay_ = false;                      // Replay(): no rendering, recording or writing
   std::optional<EpisodeRecord> replayed_;
-  std::vector<double> state_scratch_;        // [state_size]
 
   // Writer thread.
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<EpisodeRecord> finished_;  // handed over, not yet taken by the writer
+  HeldCounter held_;                    // finished episodes in memory (DatagenStats::peak_episodes_held)
+  std::deque<HeldEpisode> finished_;    // handed over, not yet taken by the writer
   std::size_t in_flight_ = 0;            // finished episodes not yet written (queued or reordering)
   std::size_t max_in_flight_ = 0;        // back-pressure: no new episode starts beyond this
   bool closing_ = false;
   std::optional<core::Error> write_error_;
   // Writer thread only.
-  std::map<std::uint64_t, EpisodeRecord> reorder_;  // finished ahead of the next one to write
+  std::map<std::uint64_t, HeldEpisode> reorder_;  // finished ahead of the next one to write
   std::size_t shard_cursor_ = 0;                    // into my_shards_
   std::optional<OpenShard> shard_;
 };
@@ -448,7 +500,7 @@ void Append(std::vector<T>& to, std::span<const T> from) {
   to.insert(to.end(), from.begin(), from.end());
 }
 
-void Runner::RecordFrame(int e, const render::BatchRenderer& renderer) {
+void Runner::RecordFrameState(int e) {
   Slot& slot = slots_[static_cast<std::size_t>(e)];
   EpisodeRecord& r = slot.record;
   const sim::Model& m = *model_;
@@ -467,9 +519,27 @@ void Runner::RecordFrame(int e, const render::BatchRenderer& renderer) {
   const std::size_t B = static_cast<std::size_t>(m.num_bodies());
   for (int o = 0; o < m.num_objects(); ++o)
     Append(r.object_poses, sim_->body_poses().subspan((E * B + static_cast<std::size_t>(m.object_body(o))) * 7, 7));
-  std::vector<double> state(static_cast<std::size_t>(sim_->StateSize(sim::kStateAll)));
-  sim_->GetState(e, sim::kStateAll, state);
-  Append(r.states, std::span<const double>(state));
+  slot.state.resize(static_cast<std::size_t>(sim_->StateSize(sim::kStateAll)));
+  sim_->GetState(e, sim::kStateAll, slot.state);
+  Append(r.states, std::span<const double>(slot.state));
+  for (std::size_t c = 0; c < C; ++c) {
+    const std::uint32_t view = static_cast<std::uint32_t>(E * C + c);
+    CameraFrames& cam = r.cameras[c];
+    const core::CameraIntrinsics& K = snapshot_.camera_intrinsics[view];
+    cam.intrinsics.insert(cam.intrinsics.end(), {K.fx, K.fy, K.cx, K.cy});
+    Append(cam.pose, std::span<const double>(snapshot_.camera_poses).subspan(static_cast<std::size_t>(view) * 7, 7));
+  }
+  slot.frame_delta = {};
+  r.actions.resize(r.actions.size() + 7, 0.0f);
+  r.rewards.push_back(0.0f);
+  r.sparse_rewards.push_back(0.0f);
+  r.dones.push_back(0);
+}
+
+void Runner::RecordFrameImages(int e, const render::BatchRenderer& renderer) {
+  EpisodeRecord& r = slots_[static_cast<std::size_t>(e)].record;
+  const std::size_t E = static_cast<std::size_t>(e);
+  const std::size_t C = scenario_->cameras.size();
   for (std::size_t c = 0; c < C; ++c) {
     const std::uint32_t view = static_cast<std::uint32_t>(E * C + c);
     CameraFrames& cam = r.cameras[c];
@@ -482,15 +552,7 @@ void Runner::RecordFrame(int e, const render::BatchRenderer& renderer) {
     Append(cam.depth, renderer.depth(view));
     Append(cam.instance, renderer.instance_ids(view));
     Append(cam.semantic, renderer.semantic_ids(view));
-    const core::CameraIntrinsics& K = snapshot_.camera_intrinsics[view];
-    cam.intrinsics.insert(cam.intrinsics.end(), {K.fx, K.fy, K.cx, K.cy});
-    Append(cam.pose, std::span<const double>(snapshot_.camera_poses).subspan(static_cast<std::size_t>(view) * 7, 7));
   }
-  slot.frame_delta = {};
-  r.actions.resize(r.actions.size() + 7, 0.0f);
-  r.rewards.push_back(0.0f);
-  r.sparse_rewards.push_back(0.0f);
-  r.dones.push_back(0);
 }
 
 core::Status Runner::RenderObjectMasks(render::BatchRenderer& renderer) {
@@ -503,10 +565,11 @@ core::Status Runner::RenderObjectMasks(render::BatchRenderer& renderer) {
     for (std::size_t e = 0; e < E; ++e)
       for (std::size_t i = 0; i < I; ++i) snapshot_.instance_visible[e * I + i] = snapshot_.instances[i].body == body ? 1 : 0;
     PF_TRY(renderer.Render(snapshot_));
-    for (std::size_t e = 0; e < E; ++e) {
+    // Each slot that recorded a frame at this control step copies its own silhouettes.
+    sim_->ForEachEnv([&](int env) {
+      const std::size_t e = static_cast<std::size_t>(env);
       Slot& slot = slots_[e];
-      // Only the slots that recorded a frame this step (their frame count grew to steps / period + 1).
-      if (!slot.active || slot.steps % brain_period_ != 0) continue;
+      if (!slot.framed) return;
       for (std::size_t c = 0; c < C; ++c) {
         const auto ids = renderer.instance_ids(static_cast<std::uint32_t>(e * C + c));
         auto& masks = slot.record.cameras[c].full_masks;
@@ -514,7 +577,7 @@ core::Status Runner::RenderObjectMasks(render::BatchRenderer& renderer) {
         masks.resize(at + ids.size());
         for (std::size_t p = 0; p < ids.size(); ++p) masks[at + p] = ids[p] != 0 ? 1 : 0;
       }
-    }
+    });
   }
   std::fill(snapshot_.instance_visible.begin(), snapshot_.instance_visible.end(), 1);
   stats_.render_s += Seconds(t0, Clock::now());
@@ -563,7 +626,7 @@ void Runner::FinishEpisode(int e) {
   ++episodes_done_;
   {
     std::lock_guard lock(mutex_);
-    finished_.push_back(std::move(r));
+    finished_.emplace_back(std::move(r), held_);
     ++in_flight_;
     cv_.notify_all();
   }
@@ -574,6 +637,62 @@ void Runner::FinishEpisode(int e) {
     p.frames = frames_recorded_;
     p.elapsed_s = Seconds(start_, Clock::now());
     progress_(p);
+  }
+}
+
+// Before the physics step: the expert commands env e's joint targets; the control step's
+// starting state is recorded.
+void Runner::BeforeStep(int e) {
+  Slot& slot = slots_[static_cast<std::size_t>(e)];
+  if (!slot.active) return;
+  const scenarios::ExpertAction action = expert_->Act(*sim_, e);
+  for (int k = 0; k < 6; ++k) slot.frame_delta[static_cast<std::size_t>(k)] += action.delta_W[static_cast<std::size_t>(k)];
+  slot.frame_gripper = action.gripper;
+  if (!replay_) RecordControl(e);
+}
+
+// After the physics step: env e's trajectory hash, cerebellum stream, task status, and
+// whether its episode ends (slot.ended; FinishEpisode runs later, outside the hooks).
+void Runner::AfterStep(int e) {
+  Slot& slot = slots_[static_cast<std::size_t>(e)];
+  if (!slot.active) return;
+  const sim::Model& m = *model_;
+  const int substeps = m.physics().control_substeps;
+  const double physics_dt = m.physics().timestep;
+  const std::size_t D = static_cast<std::size_t>(m.num_dofs());
+  EpisodeRecord& r = slot.record;
+  const std::size_t Es = static_cast<std::size_t>(e);
+  slot.state.resize(static_cast<std::size_t>(sim_->StateSize(sim::kStateAll)));
+  sim_->GetState(e, sim::kStateAll, slot.state);
+  slot.trajectory.Span(std::span<const double>(slot.state));
+  for (int s = 0; s < substeps && !replay_; ++s) {
+    r.phys_time.push_back((slot.steps * substeps + s + 1) * physics_dt);
+    const std::size_t row = (Es * static_cast<std::size_t>(substeps) + static_cast<std::size_t>(s)) * D;
+    Append(r.phys_torques, sim_->substep_torques().subspan(row, D));
+    Append(r.phys_q, sim_->substep_positions().subspan(row, D));
+    Append(r.phys_qd, sim_->substep_velocities().subspan(row, D));
+  }
+  ++slot.steps;
+  const scenarios::TaskStatus status = scenarios::EvaluateTask(*context_, *sim_, e, slot.setup, slot.steps);
+  slot.success_steps = status.success ? slot.success_steps + 1 : 0;
+  if (expert_->done(e)) ++slot.steps_after_plan;
+  const bool faulted = sim_->faulted()[Es] != 0;
+  const bool succeeded = slot.success_steps >= kSuccessHoldSteps && expert_->done(e);
+  const bool gave_up = slot.steps_after_plan > kGiveUpStepsAfterPlan;
+  const bool end = succeeded || status.timeout || faulted || gave_up;
+  // The frame's action and reward: the commanded motion over the frame, the reward after it.
+  if (!replay_) {
+    const std::size_t f = static_cast<std::size_t>(slot.frame);
+    for (int k = 0; k < 6; ++k) r.actions[f * 7 + static_cast<std::size_t>(k)] = static_cast<float>(slot.frame_delta[static_cast<std::size_t>(k)]);
+    r.actions[f * 7 + 6] = static_cast<float>(slot.frame_gripper);
+    r.rewards[f] = static_cast<float>(status.dense_reward);
+    r.sparse_rewards[f] = static_cast<float>(status.sparse_reward);
+  }
+  if (end) {
+    r.success = succeeded;
+    r.faulted = faulted;
+    if (!replay_) RecordControl(e);  // the final state: N = steps + 1
+    slot.ended = true;
   }
 }
 
@@ -589,14 +708,9 @@ core::Status Runner::Simulate() {
   render_config.validation = config_.validation;
   std::unique_ptr<render::BatchRenderer> renderer;
   if (!replay_) { PF_ASSIGN_OR_RETURN(renderer, render::BatchRenderer::Create(render_config, meshes)); }
-  state_scratch_.resize(static_cast<std::size_t>(sim_->StateSize(sim::kStateAll)));
   slots_.assign(static_cast<std::size_t>(E), Slot{});
   const std::size_t C = scenario_->cameras.size();
   snapshot_.num_cameras = static_cast<std::uint32_t>(C);
-  const int robot = context_->task().robot;
-  const int substeps = m.physics().control_substeps;
-  const double physics_dt = m.physics().timestep;
-  const std::size_t D = static_cast<std::size_t>(m.num_dofs());
   std::vector<const scenarios::EpisodeSetup*> setups(static_cast<std::size_t>(E));
 
   max_in_flight_ = static_cast<std::size_t>(2 * E + 2);
@@ -621,9 +735,15 @@ core::Status Runner::Simulate() {
       std::lock_guard lock(mutex_);
       if (write_error_) return std::unexpected(*write_error_);
     }
-    // Brain frames: render every env when any active slot starts a frame.
+    // Brain frames: every env is rendered when any active slot starts a frame; each slot
+    // that starts one records its state and views into its own record, in parallel.
+    // (Drawing the frame while the envs step, with Submit/Collect, was slower on a 2-core
+    // CPU-only machine: lavapipe's threads and the physics threads compete for the cores.)
     bool frame = false;
-    for (const Slot& slot : slots_) frame = frame || (!replay_ && slot.active && slot.steps % brain_period_ == 0);
+    for (Slot& slot : slots_) {
+      slot.framed = !replay_ && slot.active && slot.steps % brain_period_ == 0;
+      frame = frame || slot.framed;
+    }
     if (frame) {
       const auto t0 = Clock::now();
       sim_->WriteSnapshot(&snapshot_);
@@ -631,66 +751,23 @@ core::Status Runner::Simulate() {
       context_->WriteCameras(*sim_, setups, &snapshot_);
       PF_TRY(renderer->Render(snapshot_));
       const auto t1 = Clock::now();
-      for (int e = 0; e < E; ++e) {
-        Slot& slot = slots_[static_cast<std::size_t>(e)];
-        if (slot.active && slot.steps % brain_period_ == 0) {
-          RecordFrame(e, *renderer);
-          ++frames_recorded_;
-        }
-      }
+      sim_->ForEachEnv([&](int e) {
+        if (!slots_[static_cast<std::size_t>(e)].framed) return;
+        RecordFrameState(e);
+        RecordFrameImages(e, *renderer);
+      });
+      for (const Slot& slot : slots_) frames_recorded_ += slot.framed ? 1 : 0;
       stats_.render_s += Seconds(t0, t1);
       stats_.record_s += Seconds(t1, Clock::now());
       if (bop_) PF_TRY(RenderObjectMasks(*renderer));
     }
     const auto t0 = Clock::now();
-    for (int e = 0; e < E; ++e) {
-      Slot& slot = slots_[static_cast<std::size_t>(e)];
-      if (!slot.active) continue;
-      const scenarios::ExpertAction action = expert_->Act(*sim_, e);
-      for (int k = 0; k < 6; ++k) slot.frame_delta[static_cast<std::size_t>(k)] += action.delta_W[static_cast<std::size_t>(k)];
-      slot.frame_gripper = action.gripper;
-      if (!replay_) RecordControl(e);
-    }
-    sim_->Step();
-    for (int e = 0; e < E; ++e) {
-      Slot& slot = slots_[static_cast<std::size_t>(e)];
-      if (!slot.active) continue;
-      EpisodeRecord& r = slot.record;
-      const std::size_t Es = static_cast<std::size_t>(e);
-      sim_->GetState(e, sim::kStateAll, state_scratch_);
-      slot.trajectory.Span(std::span<const double>(state_scratch_));
-      for (int s = 0; s < substeps && !replay_; ++s) {
-        r.phys_time.push_back((slot.steps * substeps + s + 1) * physics_dt);
-        const std::size_t row = (Es * static_cast<std::size_t>(substeps) + static_cast<std::size_t>(s)) * D;
-        Append(r.phys_torques, sim_->substep_torques().subspan(row, D));
-        Append(r.phys_q, sim_->substep_positions().subspan(row, D));
-        Append(r.phys_qd, sim_->substep_velocities().subspan(row, D));
-      }
-      ++slot.steps;
-      const scenarios::TaskStatus status = scenarios::EvaluateTask(*context_, *sim_, e, slot.setup, slot.steps);
-      slot.success_steps = status.success ? slot.success_steps + 1 : 0;
-      if (expert_->done(e)) ++slot.steps_after_plan;
-      const bool faulted = sim_->faulted()[Es] != 0;
-      const bool succeeded = slot.success_steps >= kSuccessHoldSteps && expert_->done(e);
-      const bool gave_up = slot.steps_after_plan > kGiveUpStepsAfterPlan;
-      const bool end = succeeded || status.timeout || faulted || gave_up;
-      // The frame's action and reward: the commanded motion over the frame, the reward after it.
-      if (!replay_) {
-        const std::size_t f = static_cast<std::size_t>(slot.frame);
-        for (int k = 0; k < 6; ++k) r.actions[f * 7 + static_cast<std::size_t>(k)] = static_cast<float>(slot.frame_delta[static_cast<std::size_t>(k)]);
-        r.actions[f * 7 + 6] = static_cast<float>(slot.frame_gripper);
-        r.rewards[f] = static_cast<float>(status.dense_reward);
-        r.sparse_rewards[f] = static_cast<float>(status.sparse_reward);
-      }
-      if (end) {
-        r.success = succeeded;
-        r.faulted = faulted;
-        if (!replay_) RecordControl(e);  // the final state: N = steps + 1
-        FinishEpisode(e);
-      }
-    }
+    sim_->Step([this](int e) { BeforeStep(e); }, [this](int e) { AfterStep(e); });
     stats_.sim_s += Seconds(t0, Clock::now());
-    (void)robot;
+    for (int e = 0; e < E; ++e) {
+      Slot& slot = slots_[static_cast<std::size_t>(e)];
+      if (slot.active && slot.ended) FinishEpisode(e);
+    }
   }
   return core::Ok();
 }
@@ -711,6 +788,19 @@ core::Status Runner::OpenNextShard() {
     PF_ASSIGN_OR_RETURN(Hdf5EpisodeWriter writer, Hdf5EpisodeWriter::Open(shard.tmp / "episodes.hdf5", layout_));
     shard.hdf5.emplace(std::move(writer));
   }
+  if (bop_) {
+    PF_ASSIGN_OR_RETURN(BopShardWriter writer, BopShardWriter::Open(shard.tmp, labels_));
+    shard.bop.emplace(std::move(writer));
+  }
+  if (coco_) {
+    PF_ASSIGN_OR_RETURN(CocoShardWriter writer,
+                        CocoShardWriter::Open(shard.tmp, labels_, bop_ ? CocoImages::kUseBop : CocoImages::kWriteOwn));
+    shard.coco.emplace(std::move(writer));
+  }
+  if (rlds_) {
+    PF_ASSIGN_OR_RETURN(RldsShardWriter writer, RldsShardWriter::Open(shard.tmp, labels_));
+    shard.rlds.emplace(std::move(writer));
+  }
   shard_.emplace(std::move(shard));
   return core::Ok();
 }
@@ -726,7 +816,9 @@ core::Status Runner::WriteEpisode(EpisodeRecord& r) {
     ++shard.kept;
     shard.frames += static_cast<std::uint64_t>(r.frames);
     if (shard.hdf5) PF_TRY(shard.hdf5->Add(r));
-    if (bop_ || coco_ || rlds_) shard.held.push_back(std::move(r));
+    if (shard.bop) PF_TRY(shard.bop->Add(r));
+    if (shard.coco) PF_TRY(shard.coco->Add(r));
+    if (shard.rlds) PF_TRY(shard.rlds->Add(r));
   }
   ++shard.next_episode;
   return core::Ok();
@@ -746,28 +838,28 @@ core::Status Runner::CloseShard() {
     bytes += size;
     files.push_back({{"path", "episodes.hdf5"}, {"bytes", size}, {"sha256", sha}});
   }
-  if (bop_ || coco_ || rlds_) {
-    std::vector<const EpisodeRecord*> episodes;
-    for (const EpisodeRecord& r : shard.held) episodes.push_back(&r);
+  if (shard.bop || shard.coco || shard.rlds) {
     std::vector<ShardFile> written;
-    if (bop_) {
-      PF_ASSIGN_OR_RETURN(auto bop, WriteBopShard(shard.tmp, labels_, episodes));
+    if (shard.bop) {
+      PF_ASSIGN_OR_RETURN(auto bop, shard.bop->Finish());
       written.insert(written.end(), bop.begin(), bop.end());
+      shard.bop.reset();
     }
-    if (coco_) {
-      PF_ASSIGN_OR_RETURN(auto coco, WriteCocoShard(shard.tmp, labels_, episodes, bop_ ? CocoImages::kUseBop : CocoImages::kWriteOwn));
+    if (shard.coco) {
+      PF_ASSIGN_OR_RETURN(auto coco, shard.coco->Finish());
       written.insert(written.end(), coco.begin(), coco.end());
+      shard.coco.reset();
     }
-    if (rlds_) {
-      PF_ASSIGN_OR_RETURN(auto rlds, WriteRldsShard(shard.tmp, labels_, episodes));
+    if (shard.rlds) {
+      PF_ASSIGN_OR_RETURN(auto rlds, shard.rlds->Finish());
       written.insert(written.end(), rlds.begin(), rlds.end());
+      shard.rlds.reset();
     }
     std::sort(written.begin(), written.end(), [](const ShardFile& a, const ShardFile& b) { return a.path < b.path; });
     for (const ShardFile& f : written) {
       bytes += f.bytes;
       files.push_back({{"path", f.path}, {"bytes", f.bytes}, {"sha256", f.sha256}});
     }
-    shard.held.clear();
   }
   json summary;
   summary["shard"] = shard.index;
@@ -813,7 +905,7 @@ void Runner::WriterLoop() {
       cv_.wait(lock, [&] { return !finished_.empty() || closing_; });
       if (finished_.empty() && closing_) return;
       while (!finished_.empty()) {
-        const std::uint64_t index = finished_.front().episode;
+        const std::uint64_t index = finished_.front().record().episode;
         reorder_.emplace(index, std::move(finished_.front()));
         finished_.pop_front();
       }
@@ -825,8 +917,8 @@ void Runner::WriterLoop() {
       }
       auto next = reorder_.find(shard_->next_episode);
       if (next == reorder_.end()) break;
-      core::Status status = WriteEpisode(next->second);
-      reorder_.erase(next);
+      core::Status status = WriteEpisode(next->second.record());
+      reorder_.erase(next);  // the episode is out of memory now
       {
         std::lock_guard lock(mutex_);
         --in_flight_;
@@ -974,6 +1066,7 @@ core::Result<DatagenStats> Runner::Run() {
   PF_TRY(status);
   PF_TRY(MaybeWriteManifest());
   stats_.wall_s = Seconds(start_, Clock::now());
+  stats_.peak_episodes_held = held_.peak();
   return stats_;
 }
 

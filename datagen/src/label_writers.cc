@@ -312,114 +312,164 @@ std::uint16_t BopDepthValue(float depth_m, double depth_scale) {
 // ---------------------------------------------------------------------------------------
 // BOP
 
+struct BopShardWriter::State {
+  State(const fs::path& d, const LabelLayout& l) : dir(d), layout(l), files(d), lookup(l) {}
+  fs::path dir;
+  LabelLayout layout;
+  ShardFiles files;
+  ObjectLookup lookup;
+  std::set<std::uint64_t> seen;  // episode indices added
+  // Scratch, one image's worth.
+  std::vector<std::uint16_t> depth_png;
+  std::vector<float> depth_valid;  // the depth PNG's values, for px_count_valid
+  std::vector<std::uint32_t> object_of;
+  std::vector<std::uint8_t> mask_all, mask_visib;
+};
+
+BopShardWriter::BopShardWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+BopShardWriter::BopShardWriter(BopShardWriter&&) noexcept = default;
+BopShardWriter& BopShardWriter::operator=(BopShardWriter&&) noexcept = default;
+BopShardWriter::~BopShardWriter() = default;
+
+core::Result<BopShardWriter> BopShardWriter::Open(const fs::path& dir, const LabelLayout& layout) {
+  const fs::path bop = dir / "bop";
+  if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), bop));
+  auto state = std::make_unique<State>(dir, layout);
+  // bop/objects.json: obj_id → object.
+  std::vector<std::pair<std::string, json>> members;
+  for (std::size_t o = 0; o < layout.objects.size(); ++o) {
+    const LabelObject& object = layout.objects[o];
+    const LabelClass* c = FindClass(layout, object.semantic_class);
+    members.emplace_back(std::to_string(o + 1), json{{"name", object.name},
+                                                     {"semantic_class", object.semantic_class},
+                                                     {"semantic_name", c != nullptr ? c->name : ""}});
+  }
+  auto text = internal::DumpJsonMembers(members);
+  if (!text) return std::unexpected(InFile(std::move(text).error(), bop / "objects.json"));
+  PF_TRY(state->files.WriteText("bop/objects.json", *text));
+  return BopShardWriter(std::move(state));
+}
+
+core::Status BopShardWriter::Add(const EpisodeRecord& episode) {
+  State& st = *state_;
+  const EpisodeRecord* r = &episode;
+  const fs::path& dir = st.dir;
+  const fs::path bop = dir / "bop";
+  const LabelLayout& layout = st.layout;
+  PF_TRY(CheckEpisodes({r}, bop));
+  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(bop));
+  ShardFiles& files = st.files;
+  const std::size_t num_objects = layout.objects.size();
+  const double depth_scale = layout.bop_depth_scale;
+  auto& depth_png = st.depth_png;
+  auto& depth_valid = st.depth_valid;
+  auto& object_of = st.object_of;
+  auto& mask_all = st.mask_all;
+  auto& mask_visib = st.mask_visib;
+  const std::size_t T = static_cast<std::size_t>(r->frames);
+  PF_TRY(CheckCount(r->object_poses.size(), T * num_objects * 7, bop, EpisodeField(*r, "object_poses")));
+  for (const LabelCamera& camera : layout.cameras) {
+    const std::string scene = StrCat("bop/", camera.name, "/", Digits6(r->episode));
+    const CameraNeeds needs{.rgb = true, .depth = true, .instance = true, .geometry = true, .full_masks = true};
+    PF_ASSIGN_OR_RETURN(const CameraFrames* frames, FindCamera(*r, camera, needs, num_objects, dir / scene));
+    const CameraFrames& c = *frames;
+    const std::uint32_t W = c.width, H = c.height;
+    const std::size_t area = static_cast<std::size_t>(W) * H;
+    BopSceneCameras scene_camera;
+    BopSceneGt scene_gt;
+    BopSceneGtInfo scene_gt_info;
+    depth_png.resize(area);
+    depth_valid.resize(area);
+    mask_all.resize(area);
+    mask_visib.resize(area);
+    for (std::size_t t = 0; t < T; ++t) {
+      const int im_id = static_cast<int>(t);
+      const std::string image = Digits6(t);
+      PF_TRY(WritePngFile(files, dir, StrCat(scene, "/rgb/", image, ".png"), W, H, 3, 8, c.rgb.data() + t * area * 3));
+      const float* depth = c.depth.data() + t * area;
+      for (std::size_t i = 0; i < area; ++i) {
+        depth_png[i] = BopDepthValue(depth[i], depth_scale);
+        depth_valid[i] = static_cast<float>(depth_png[i]);
+      }
+      PF_TRY(WritePngFile(files, dir, StrCat(scene, "/depth/", image, ".png"), W, H, 1, 16, depth_png.data()));
+
+      core::CameraIntrinsics K;
+      K.width = W;
+      K.height = H;
+      K.fx = c.intrinsics[t * 4 + 0];
+      K.fy = c.intrinsics[t * 4 + 1];
+      K.cx = c.intrinsics[t * 4 + 2];
+      K.cy = c.intrinsics[t * 4 + 3];
+      const core::Pose X_WC = core::PoseFromArray(c.pose.data() + t * 7);
+      scene_camera[im_id] = MakeBopCamera(K, X_WC, depth_scale);
+
+      st.lookup.Map(c.instance.data() + t * area, area, object_of);
+      std::vector<BopGt>& gts = scene_gt[im_id];
+      std::vector<BopGtInfo>& infos = scene_gt_info[im_id];
+      for (std::size_t o = 0; o < num_objects; ++o) {
+        const std::uint8_t* full = c.full_masks.data() + (t * num_objects + o) * area;
+        const std::uint32_t label = static_cast<std::uint32_t>(o + 1);
+        for (std::size_t i = 0; i < area; ++i) {
+          const bool inside = full[i] != 0;
+          mask_all[i] = inside ? 255 : 0;
+          mask_visib[i] = inside && object_of[i] == label ? 255 : 0;
+        }
+        infos.push_back(ComputeBopGtInfo(mask_all, mask_visib, depth_valid, H, W));
+        const core::Pose X_WO = core::PoseFromArray(r->object_poses.data() + (t * num_objects + o) * 7);
+        gts.push_back(MakeBopGt(static_cast<int>(o + 1), X_WC, X_WO));
+        const std::string mask_name = StrCat(image, "_", Digits6(o), ".png");
+        PF_TRY(WritePngFile(files, dir, StrCat(scene, "/mask/", mask_name), W, H, 1, 8, mask_all.data()));
+        PF_TRY(WritePngFile(files, dir, StrCat(scene, "/mask_visib/", mask_name), W, H, 1, 8, mask_visib.data()));
+      }
+    }
+    const auto write_json = [&](const std::string& name, core::Result<std::string> text) -> core::Status {
+      const std::string relative = StrCat(scene, "/", name);
+      if (!text) return std::unexpected(InFile(std::move(text).error(), dir / relative));
+      return files.WriteText(relative, *text);
+    };
+    PF_TRY(write_json("scene_camera.json", SceneCameraJson(scene_camera)));
+    PF_TRY(write_json("scene_gt.json", SceneGtJson(scene_gt)));
+    PF_TRY(write_json("scene_gt_info.json", SceneGtInfoJson(scene_gt_info)));
+  }
+  return core::Ok();
+}
+
+core::Result<std::vector<ShardFile>> BopShardWriter::Finish() { return state_->files.Finish(); }
+
 core::Result<std::vector<ShardFile>> WriteBopShard(const fs::path& dir, const LabelLayout& layout,
                                                    const std::vector<const EpisodeRecord*>& episodes) {
   const fs::path bop = dir / "bop";
   if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), bop));
   PF_TRY(CheckEpisodes(episodes, bop));
-  ShardFiles files(dir);
-
-  // bop/objects.json: obj_id → object.
-  {
-    std::vector<std::pair<std::string, json>> members;
-    for (std::size_t o = 0; o < layout.objects.size(); ++o) {
-      const LabelObject& object = layout.objects[o];
-      const LabelClass* c = FindClass(layout, object.semantic_class);
-      members.emplace_back(std::to_string(o + 1), json{{"name", object.name},
-                                                       {"semantic_class", object.semantic_class},
-                                                       {"semantic_name", c != nullptr ? c->name : ""}});
-    }
-    auto text = internal::DumpJsonMembers(members);
-    if (!text) return std::unexpected(InFile(std::move(text).error(), bop / "objects.json"));
-    PF_TRY(files.WriteText("bop/objects.json", *text));
-  }
-
-  const ObjectLookup lookup(layout);
-  const std::size_t num_objects = layout.objects.size();
-  const double depth_scale = layout.bop_depth_scale;
-  std::vector<std::uint16_t> depth_png;
-  std::vector<float> depth_valid;  // the depth PNG's values, for px_count_valid
-  std::vector<std::uint32_t> object_of;
-  std::vector<std::uint8_t> mask_all, mask_visib;
-  for (const EpisodeRecord* r : episodes) {
-    const std::size_t T = static_cast<std::size_t>(r->frames);
-    PF_TRY(CheckCount(r->object_poses.size(), T * num_objects * 7, bop, EpisodeField(*r, "object_poses")));
-    for (const LabelCamera& camera : layout.cameras) {
-      const std::string scene = StrCat("bop/", camera.name, "/", Digits6(r->episode));
-      const CameraNeeds needs{.rgb = true, .depth = true, .instance = true, .geometry = true, .full_masks = true};
-      PF_ASSIGN_OR_RETURN(const CameraFrames* frames, FindCamera(*r, camera, needs, num_objects, dir / scene));
-      const CameraFrames& c = *frames;
-      const std::uint32_t W = c.width, H = c.height;
-      const std::size_t area = static_cast<std::size_t>(W) * H;
-      BopSceneCameras scene_camera;
-      BopSceneGt scene_gt;
-      BopSceneGtInfo scene_gt_info;
-      depth_png.resize(area);
-      depth_valid.resize(area);
-      mask_all.resize(area);
-      mask_visib.resize(area);
-      for (std::size_t t = 0; t < T; ++t) {
-        const int im_id = static_cast<int>(t);
-        const std::string image = Digits6(t);
-        PF_TRY(WritePngFile(files, dir, StrCat(scene, "/rgb/", image, ".png"), W, H, 3, 8, c.rgb.data() + t * area * 3));
-        const float* depth = c.depth.data() + t * area;
-        for (std::size_t i = 0; i < area; ++i) {
-          depth_png[i] = BopDepthValue(depth[i], depth_scale);
-          depth_valid[i] = static_cast<float>(depth_png[i]);
-        }
-        PF_TRY(WritePngFile(files, dir, StrCat(scene, "/depth/", image, ".png"), W, H, 1, 16, depth_png.data()));
-
-        core::CameraIntrinsics K;
-        K.width = W;
-        K.height = H;
-        K.fx = c.intrinsics[t * 4 + 0];
-        K.fy = c.intrinsics[t * 4 + 1];
-        K.cx = c.intrinsics[t * 4 + 2];
-        K.cy = c.intrinsics[t * 4 + 3];
-        const core::Pose X_WC = core::PoseFromArray(c.pose.data() + t * 7);
-        scene_camera[im_id] = MakeBopCamera(K, X_WC, depth_scale);
-
-        lookup.Map(c.instance.data() + t * area, area, object_of);
-        std::vector<BopGt>& gts = scene_gt[im_id];
-        std::vector<BopGtInfo>& infos = scene_gt_info[im_id];
-        for (std::size_t o = 0; o < num_objects; ++o) {
-          const std::uint8_t* full = c.full_masks.data() + (t * num_objects + o) * area;
-          const std::uint32_t label = static_cast<std::uint32_t>(o + 1);
-          for (std::size_t i = 0; i < area; ++i) {
-            const bool inside = full[i] != 0;
-            mask_all[i] = inside ? 255 : 0;
-            mask_visib[i] = inside && object_of[i] == label ? 255 : 0;
-          }
-          infos.push_back(ComputeBopGtInfo(mask_all, mask_visib, depth_valid, H, W));
-          const core::Pose X_WO = core::PoseFromArray(r->object_poses.data() + (t * num_objects + o) * 7);
-          gts.push_back(MakeBopGt(static_cast<int>(o + 1), X_WC, X_WO));
-          const std::string mask_name = StrCat(image, "_", Digits6(o), ".png");
-          PF_TRY(WritePngFile(files, dir, StrCat(scene, "/mask/", mask_name), W, H, 1, 8, mask_all.data()));
-          PF_TRY(WritePngFile(files, dir, StrCat(scene, "/mask_visib/", mask_name), W, H, 1, 8, mask_visib.data()));
-        }
-      }
-      const auto write_json = [&](const std::string& name, core::Result<std::string> text) -> core::Status {
-        const std::string relative = StrCat(scene, "/", name);
-        if (!text) return std::unexpected(InFile(std::move(text).error(), dir / relative));
-        return files.WriteText(relative, *text);
-      };
-      PF_TRY(write_json("scene_camera.json", SceneCameraJson(scene_camera)));
-      PF_TRY(write_json("scene_gt.json", SceneGtJson(scene_gt)));
-      PF_TRY(write_json("scene_gt_info.json", SceneGtInfoJson(scene_gt_info)));
-    }
-  }
-  return files.Finish();
+  PF_ASSIGN_OR_RETURN(BopShardWriter writer, BopShardWriter::Open(dir, layout));
+  for (const EpisodeRecord* r : episodes) PF_TRY(writer.Add(*r));
+  return writer.Finish();
 }
 
 // ---------------------------------------------------------------------------------------
 // COCO
 
-core::Result<std::vector<ShardFile>> WriteCocoShard(const fs::path& dir, const LabelLayout& layout,
-                                                    const std::vector<const EpisodeRecord*>& episodes,
+struct CocoShardWriter::State {
+  State(const fs::path& d, const LabelLayout& l, CocoImages i) : dir(d), layout(l), images(i), files(d), lookup(l) {}
+  fs::path dir;
+  LabelLayout layout;
+  CocoImages images;
+  ShardFiles files;
+  ObjectLookup lookup;
+  std::set<std::uint64_t> seen;        // episode indices added
+  std::vector<CocoDataset> datasets;   // per camera, layout order: the records so far
+  std::vector<std::uint32_t> object_of;
+};
+
+CocoShardWriter::CocoShardWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+CocoShardWriter::CocoShardWriter(CocoShardWriter&&) noexcept = default;
+CocoShardWriter& CocoShardWriter::operator=(CocoShardWriter&&) noexcept = default;
+CocoShardWriter::~CocoShardWriter() = default;
+
+core::Result<CocoShardWriter> CocoShardWriter::Open(const fs::path& dir, const LabelLayout& layout,
                                                     CocoImages images) {
   const fs::path coco = dir / "coco";
   if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), coco));
-  PF_TRY(CheckEpisodes(episodes, coco));
   if (layout.objects.size() > kMaxCocoObjects) {
     return Fail(StrCat(layout.objects.size(), " objects, COCO annotation ids allow ", kMaxCocoObjects),
                 At(coco, "objects"));
@@ -430,59 +480,93 @@ core::Result<std::vector<ShardFile>> WriteCocoShard(const fs::path& dir, const L
                   At(coco, StrCat("objects[", o, "].semantic_class")));
     }
   }
-  for (const EpisodeRecord* r : episodes) {
-    if (r->episode > kMaxCocoEpisode) {
-      return Fail(StrCat("episode index above ", kMaxCocoEpisode, " has no COCO image id"),
-                  At(coco, EpisodeField(*r, "")));
-    }
-    if (r->frames >= kCocoImagesPerEpisode) {
-      return Fail(StrCat(r->frames, " frames, COCO image ids allow ", kCocoImagesPerEpisode),
-                  At(coco, EpisodeField(*r, "frames")));
-    }
-  }
-  ShardFiles files(dir);
-  const ObjectLookup lookup(layout);
-  std::vector<std::uint32_t> object_of;
+  auto state = std::make_unique<State>(dir, layout, images);
   for (const LabelCamera& camera : layout.cameras) {
-    const std::string json_name = StrCat("coco/", camera.name, ".json");
     CocoDataset dataset;
     dataset.info["description"] = StrCat("parafab scenario ", layout.scenario, ", camera ", camera.name);
     dataset.info["file_name_root"] = "the shard directory (the parent of coco/)";
     for (const LabelClass& c : layout.classes) dataset.categories.push_back(CocoCategory{c.id, c.name, "object"});
-    for (const EpisodeRecord* r : episodes) {
-      const CameraNeeds needs{.rgb = images == CocoImages::kWriteOwn, .instance = true};
-      PF_ASSIGN_OR_RETURN(const CameraFrames* frames,
-                          FindCamera(*r, camera, needs, layout.objects.size(), dir / json_name));
-      const CameraFrames& c = *frames;
-      const std::uint32_t W = c.width, H = c.height;
-      const std::size_t area = static_cast<std::size_t>(W) * H;
-      for (int t = 0; t < r->frames; ++t) {
-        const std::size_t frame = static_cast<std::size_t>(t);
-        CocoImage image;
-        image.id = CocoImageId(r->episode, t);
-        image.width = W;
-        image.height = H;
-        if (images == CocoImages::kUseBop) {
-          image.file_name = StrCat("bop/", camera.name, "/", Digits6(r->episode), "/rgb/", Digits6(frame), ".png");
-        } else {
-          image.file_name =
-              StrCat("coco/", camera.name, "/images/", Digits6(r->episode), "_", Digits6(frame), ".png");
-          PF_TRY(WritePngFile(files, dir, image.file_name, W, H, 3, 8, c.rgb.data() + frame * area * 3));
-        }
-        lookup.Map(c.instance.data() + frame * area, area, object_of);
-        for (auto& [label, rle] : EncodeRlesFromIds(object_of.data(), H, W, 0)) {
-          const std::size_t o = label - 1;
-          dataset.annotations.push_back(CocoAnnotation{CocoAnnotationId(image.id, o), image.id,
-                                                       layout.objects[o].semantic_class, std::move(rle)});
-        }
-        dataset.images.push_back(std::move(image));
-      }
-    }
-    auto text = CocoJson(dataset);
-    if (!text) return std::unexpected(InFile(std::move(text).error(), dir / json_name));
-    PF_TRY(files.WriteText(json_name, *text));
+    state->datasets.push_back(std::move(dataset));
   }
-  return files.Finish();
+  return CocoShardWriter(std::move(state));
+}
+
+core::Status CocoShardWriter::Add(const EpisodeRecord& episode) {
+  State& st = *state_;
+  const EpisodeRecord* r = &episode;
+  const fs::path& dir = st.dir;
+  const fs::path coco = dir / "coco";
+  const LabelLayout& layout = st.layout;
+  PF_TRY(CheckEpisodes({r}, coco));
+  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(coco));
+  if (r->episode > kMaxCocoEpisode) {
+    return Fail(StrCat("episode index above ", kMaxCocoEpisode, " has no COCO image id"),
+                At(coco, EpisodeField(*r, "")));
+  }
+  if (r->frames >= kCocoImagesPerEpisode) {
+    return Fail(StrCat(r->frames, " frames, COCO image ids allow ", kCocoImagesPerEpisode),
+                At(coco, EpisodeField(*r, "frames")));
+  }
+  for (std::size_t k = 0; k < layout.cameras.size(); ++k) {
+    const LabelCamera& camera = layout.cameras[k];
+    CocoDataset& dataset = st.datasets[k];
+    const std::string json_name = StrCat("coco/", camera.name, ".json");
+    const CameraNeeds needs{.rgb = st.images == CocoImages::kWriteOwn, .instance = true};
+    PF_ASSIGN_OR_RETURN(const CameraFrames* frames, FindCamera(*r, camera, needs, layout.objects.size(), dir / json_name));
+    const CameraFrames& c = *frames;
+    const std::uint32_t W = c.width, H = c.height;
+    const std::size_t area = static_cast<std::size_t>(W) * H;
+    for (int t = 0; t < r->frames; ++t) {
+      const std::size_t frame = static_cast<std::size_t>(t);
+      CocoImage image;
+      image.id = CocoImageId(r->episode, t);
+      image.width = W;
+      image.height = H;
+      if (st.images == CocoImages::kUseBop) {
+        image.file_name = StrCat("bop/", camera.name, "/", Digits6(r->episode), "/rgb/", Digits6(frame), ".png");
+      } else {
+        image.file_name = StrCat("coco/", camera.name, "/images/", Digits6(r->episode), "_", Digits6(frame), ".png");
+        PF_TRY(WritePngFile(st.files, dir, image.file_name, W, H, 3, 8, c.rgb.data() + frame * area * 3));
+      }
+      st.lookup.Map(c.instance.data() + frame * area, area, st.object_of);
+      for (auto& [label, rle] : EncodeRlesFromIds(st.object_of.data(), H, W, 0)) {
+        const std::size_t o = label - 1;
+        dataset.annotations.push_back(
+            CocoAnnotation{CocoAnnotationId(image.id, o), image.id, layout.objects[o].semantic_class, std::move(rle)});
+      }
+      dataset.images.push_back(std::move(image));
+    }
+  }
+  return core::Ok();
+}
+
+std::size_t CocoShardWriter::held_annotations() const {
+  std::size_t n = 0;
+  for (const CocoDataset& d : state_->datasets) n += d.annotations.size();
+  return n;
+}
+
+core::Result<std::vector<ShardFile>> CocoShardWriter::Finish() {
+  State& st = *state_;
+  for (std::size_t k = 0; k < st.layout.cameras.size(); ++k) {
+    const std::string json_name = StrCat("coco/", st.layout.cameras[k].name, ".json");
+    auto text = CocoJson(st.datasets[k]);
+    if (!text) return std::unexpected(InFile(std::move(text).error(), st.dir / json_name));
+    PF_TRY(st.files.WriteText(json_name, *text));
+    st.datasets[k] = CocoDataset{};
+  }
+  return st.files.Finish();
+}
+
+core::Result<std::vector<ShardFile>> WriteCocoShard(const fs::path& dir, const LabelLayout& layout,
+                                                    const std::vector<const EpisodeRecord*>& episodes,
+                                                    CocoImages images) {
+  const fs::path coco = dir / "coco";
+  if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), coco));
+  PF_TRY(CheckEpisodes(episodes, coco));
+  PF_ASSIGN_OR_RETURN(CocoShardWriter writer, CocoShardWriter::Open(dir, layout, images));
+  for (const EpisodeRecord* r : episodes) PF_TRY(writer.Add(*r));
+  return writer.Finish();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -503,67 +587,103 @@ std::string RldsShardFile(const LabelLayout& layout) {
   return StrCat("rlds/", RldsDatasetName(layout.scenario), "-shard.tfrecord");
 }
 
-core::Result<std::vector<ShardFile>> WriteRldsShard(const fs::path& dir, const LabelLayout& layout,
-                                                    const std::vector<const EpisodeRecord*>& episodes) {
+struct RldsShardWriter::State {
+  State(const fs::path& d, const LabelLayout& l, TfRecordWriter w)
+      : dir(d), layout(l), relative(RldsShardFile(l)), files(d), writer(std::move(w)) {}
+  fs::path dir;
+  LabelLayout layout;
+  std::string relative;  // the TFRecord, relative to dir
+  ShardFiles files;
+  TfRecordWriter writer;
+  std::set<std::uint64_t> seen;  // episode indices added
+};
+
+RldsShardWriter::RldsShardWriter(std::unique_ptr<State> state) : state_(std::move(state)) {}
+RldsShardWriter::RldsShardWriter(RldsShardWriter&&) noexcept = default;
+RldsShardWriter& RldsShardWriter::operator=(RldsShardWriter&&) noexcept = default;
+RldsShardWriter::~RldsShardWriter() = default;
+
+core::Result<RldsShardWriter> RldsShardWriter::Open(const fs::path& dir, const LabelLayout& layout) {
   const std::string relative = RldsShardFile(layout);
   const fs::path path = dir / relative;
   if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), path));
-  PF_TRY(CheckEpisodes(episodes, path));
   ShardFiles files(dir);
   PF_TRY(files.MakeParent(path));
   PF_ASSIGN_OR_RETURN(TfRecordWriter writer, TfRecordWriter::Open(path));
+  return RldsShardWriter(std::make_unique<State>(dir, layout, std::move(writer)));
+}
+
+core::Status RldsShardWriter::Add(const EpisodeRecord& episode) {
+  State& st = *state_;
+  const EpisodeRecord* r = &episode;
+  const LabelLayout& layout = st.layout;
+  const fs::path path = st.dir / st.relative;
+  PF_TRY(CheckEpisodes({r}, path));
+  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(path));
   const std::size_t dofs = static_cast<std::size_t>(layout.num_dofs);
   const std::size_t grip = static_cast<std::size_t>(layout.num_gripper);
   const std::size_t state_size = dofs + 7 + grip;
-  for (const EpisodeRecord* r : episodes) {
-    const std::size_t T = static_cast<std::size_t>(r->frames);
-    PF_TRY(CheckCount(r->joint_pos.size(), T * dofs, path, EpisodeField(*r, "joint_pos")));
-    PF_TRY(CheckCount(r->eef_pose.size(), T * 7, path, EpisodeField(*r, "eef_pose")));
-    PF_TRY(CheckCount(r->gripper.size(), T * grip, path, EpisodeField(*r, "gripper")));
-    PF_TRY(CheckCount(r->actions.size(), T * 7, path, EpisodeField(*r, "actions")));
-    PF_TRY(CheckCount(r->rewards.size(), T, path, EpisodeField(*r, "rewards")));
-    ExampleBuilder builder;
-    for (const LabelCamera& camera : layout.cameras) {
-      PF_ASSIGN_OR_RETURN(const CameraFrames* frames, FindCamera(*r, camera, {.rgb = true}, 0, path));
-      const std::size_t area = static_cast<std::size_t>(camera.width) * camera.height;
-      std::vector<std::string> pngs;
-      pngs.reserve(T);
-      for (std::size_t t = 0; t < T; ++t) {
-        auto png = EncodePng(camera.width, camera.height, 3, 8, frames->rgb.data() + t * area * 3);
-        if (!png) return std::unexpected(InFile(std::move(png).error(), path));
-        pngs.emplace_back(png->begin(), png->end());
-      }
-      builder.AddBytes(StrCat("steps/observation/", camera.name, "_image"), std::move(pngs));
-    }
-    std::vector<float> state;
-    state.reserve(T * state_size);
+  const std::size_t T = static_cast<std::size_t>(r->frames);
+  PF_TRY(CheckCount(r->joint_pos.size(), T * dofs, path, EpisodeField(*r, "joint_pos")));
+  PF_TRY(CheckCount(r->eef_pose.size(), T * 7, path, EpisodeField(*r, "eef_pose")));
+  PF_TRY(CheckCount(r->gripper.size(), T * grip, path, EpisodeField(*r, "gripper")));
+  PF_TRY(CheckCount(r->actions.size(), T * 7, path, EpisodeField(*r, "actions")));
+  PF_TRY(CheckCount(r->rewards.size(), T, path, EpisodeField(*r, "rewards")));
+  ExampleBuilder builder;
+  for (const LabelCamera& camera : layout.cameras) {
+    PF_ASSIGN_OR_RETURN(const CameraFrames* frames, FindCamera(*r, camera, {.rgb = true}, 0, path));
+    const std::size_t area = static_cast<std::size_t>(camera.width) * camera.height;
+    std::vector<std::string> pngs;
+    pngs.reserve(T);
     for (std::size_t t = 0; t < T; ++t) {
-      for (std::size_t i = 0; i < dofs; ++i) state.push_back(static_cast<float>(r->joint_pos[t * dofs + i]));
-      for (std::size_t i = 0; i < 7; ++i) state.push_back(static_cast<float>(r->eef_pose[t * 7 + i]));
-      for (std::size_t i = 0; i < grip; ++i) state.push_back(static_cast<float>(r->gripper[t * grip + i]));
+      auto png = EncodePng(camera.width, camera.height, 3, 8, frames->rgb.data() + t * area * 3);
+      if (!png) return std::unexpected(InFile(std::move(png).error(), path));
+      pngs.emplace_back(png->begin(), png->end());
     }
-    builder.AddFloats("steps/observation/state", state);
-    builder.AddFloats("steps/action", r->actions);
-    builder.AddFloats("steps/reward", r->rewards);
-    builder.AddFloats("steps/discount", std::vector<float>(T, 1.0f));
-    std::vector<std::int64_t> is_first(T, 0), is_last(T, 0), is_terminal(T, 0);
-    if (T > 0) {
-      is_first.front() = 1;
-      is_last.back() = 1;
-      is_terminal.back() = r->success ? 1 : 0;
-    }
-    builder.AddInt64s("steps/is_first", is_first);
-    builder.AddInt64s("steps/is_last", is_last);
-    builder.AddInt64s("steps/is_terminal", is_terminal);
-    builder.AddBytes("steps/language_instruction", std::vector<std::string>(T, r->instruction));
-    builder.AddInt64s("episode_metadata/episode", {static_cast<std::int64_t>(r->episode)});
-    builder.AddInt64s("episode_metadata/seed", {static_cast<std::int64_t>(r->seed)});
-    builder.AddInt64s("episode_metadata/success", {r->success ? 1 : 0});
-    PF_TRY(writer.Write(builder.Serialize()));
+    builder.AddBytes(StrCat("steps/observation/", camera.name, "_image"), std::move(pngs));
   }
-  PF_TRY(writer.Close());
-  PF_TRY(files.Record(relative));
-  return files.Finish();
+  std::vector<float> state;
+  state.reserve(T * state_size);
+  for (std::size_t t = 0; t < T; ++t) {
+    for (std::size_t i = 0; i < dofs; ++i) state.push_back(static_cast<float>(r->joint_pos[t * dofs + i]));
+    for (std::size_t i = 0; i < 7; ++i) state.push_back(static_cast<float>(r->eef_pose[t * 7 + i]));
+    for (std::size_t i = 0; i < grip; ++i) state.push_back(static_cast<float>(r->gripper[t * grip + i]));
+  }
+  builder.AddFloats("steps/observation/state", state);
+  builder.AddFloats("steps/action", r->actions);
+  builder.AddFloats("steps/reward", r->rewards);
+  builder.AddFloats("steps/discount", std::vector<float>(T, 1.0f));
+  std::vector<std::int64_t> is_first(T, 0), is_last(T, 0), is_terminal(T, 0);
+  if (T > 0) {
+    is_first.front() = 1;
+    is_last.back() = 1;
+    is_terminal.back() = r->success ? 1 : 0;
+  }
+  builder.AddInt64s("steps/is_first", is_first);
+  builder.AddInt64s("steps/is_last", is_last);
+  builder.AddInt64s("steps/is_terminal", is_terminal);
+  builder.AddBytes("steps/language_instruction", std::vector<std::string>(T, r->instruction));
+  builder.AddInt64s("episode_metadata/episode", {static_cast<std::int64_t>(r->episode)});
+  builder.AddInt64s("episode_metadata/seed", {static_cast<std::int64_t>(r->seed)});
+  builder.AddInt64s("episode_metadata/success", {r->success ? 1 : 0});
+  return st.writer.Write(builder.Serialize());
+}
+
+core::Result<std::vector<ShardFile>> RldsShardWriter::Finish() {
+  State& st = *state_;
+  PF_TRY(st.writer.Close());
+  PF_TRY(st.files.Record(st.relative));
+  return st.files.Finish();
+}
+
+core::Result<std::vector<ShardFile>> WriteRldsShard(const fs::path& dir, const LabelLayout& layout,
+                                                    const std::vector<const EpisodeRecord*>& episodes) {
+  const fs::path path = dir / RldsShardFile(layout);
+  if (auto valid = ValidateLabelLayout(layout); !valid) return std::unexpected(InFile(valid.error(), path));
+  PF_TRY(CheckEpisodes(episodes, path));
+  PF_ASSIGN_OR_RETURN(RldsShardWriter writer, RldsShardWriter::Open(dir, layout));
+  for (const EpisodeRecord* r : episodes) PF_TRY(writer.Add(*r));
+  return writer.Finish();
 }
 
 namespace {

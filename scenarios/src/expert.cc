@@ -73,22 +73,22 @@ int Expert::PartToPick(const Slot& slot) const {
 // Tool orientation for a top-down grasp of `object`: the home orientation turned about
 // world z so the fingers close across the part's narrower horizontal extent (boxes), or
 // not turned at all (round parts).
-core::Pose Expert::GraspRotation(const sim::BatchSim& sim, int env, int object) const {
+core::Pose Expert::GraspRotation(const sim::BatchSim& sim, int env, const Slot& slot, int object) const {
   const sim::ObjectSpec& spec = context_.scenario().model.objects[static_cast<std::size_t>(object)];
   core::Pose X = core::Pose::Identity();
-  X.linear() = R_home_;
+  X.linear() = slot.R_home;
   if (spec.shape != sim::ObjectShape::kBox) return X;
   const core::Pose X_WO = BodyPose(sim, env, context_.model().object_body(object));
   const core::Vec3 h = context_.ObjectHalfExtents(object);
   // The part's horizontal axis to close along: its shorter one (x or y of the part frame).
   const core::Vec3 axis_W = X_WO.rotation().col(h.x() <= h.y() ? 0 : 1);
-  const core::Vec3 closing_W = R_home_ * closing_axis_T_;
+  const core::Vec3 closing_W = slot.R_home * slot.closing_axis_T;
   double turn = std::atan2(axis_W.y(), axis_W.x()) - std::atan2(closing_W.y(), closing_W.x());
   // Closing along +a or -a is the same grasp: keep the turn within ±90°, then ±45° for a
   // square footprint (either horizontal axis will do).
   const double period = std::abs(h.x() - h.y()) < 1e-6 ? std::numbers::pi / 2 : std::numbers::pi;
   turn = std::remainder(turn, period);
-  X.linear() = core::AngleAxis(turn, core::Vec3::UnitZ()).toRotationMatrix() * R_home_;
+  X.linear() = core::AngleAxis(turn, core::Vec3::UnitZ()).toRotationMatrix() * slot.R_home;
   return X;
 }
 
@@ -99,14 +99,14 @@ void Expert::Reset(const sim::BatchSim& sim, int env, const EpisodeSetup& setup)
   const sim::Model& m = context_.model();
   const int robot = context_.task().robot;
   const core::Pose X_WT = sim::EndEffectorPose(sim, env, robot);
-  R_home_ = X_WT.rotation();
+  slot.R_home = X_WT.rotation();
   // The fingers' closing direction, in the tool frame (from the first finger's joint axis).
   if (!gripper_actions_.empty()) {
     const int dof = m.actuated()[static_cast<std::size_t>(gripper_actions_.front())];
     const sim::DofInfo& info = m.dofs()[static_cast<std::size_t>(dof)];
     const assets::RobotDesc& desc = m.spec().robots[static_cast<std::size_t>(robot)].robot->desc;
     const core::Pose X_WF = BodyPose(sim, env, m.robot_first_body(robot) + info.link);
-    closing_axis_T_ = X_WT.rotation().transpose() * (X_WF.rotation() * desc.joints[static_cast<std::size_t>(info.joint)].axis);
+    slot.closing_axis_T = X_WT.rotation().transpose() * (X_WF.rotation() * desc.joints[static_cast<std::size_t>(info.joint)].axis);
   }
   // Transport height: clear of every movable part at the start, carrying the tallest.
   double top = 0.0, tallest = 0.0;
@@ -118,7 +118,7 @@ void Expert::Reset(const sim::BatchSim& sim, int env, const EpisodeSetup& setup)
     tallest = std::max(tallest, 2.0 * e.z());
   }
   if (context_.task().kind == TaskKind::kPickPlace) top = std::max(top, context_.task().target.max.z());
-  transport_z_ = top + config_.clearance + tallest;
+  slot.transport_z = top + config_.clearance + tallest;
   slot.gripper = 0.0;
   slot.command = X_WT;
   // Stacking moves the cubes above the bottom one (stack[0] stays), in order.
@@ -136,7 +136,7 @@ void Expert::Enter(const sim::BatchSim& sim, int env, Slot& slot, ExpertPhase ph
   switch (phase) {
     case ExpertPhase::kReach:
       slot.target = core::Pose::Identity();
-      slot.target.linear() = R_home_;
+      slot.target.linear() = slot.R_home;
       slot.target.translation() = slot.setup->goal;
       break;
     case ExpertPhase::kMoveAbove:
@@ -144,11 +144,11 @@ void Expert::Enter(const sim::BatchSim& sim, int env, Slot& slot, ExpertPhase ph
       const int part = PartToPick(slot);
       const core::Pose X_WO = BodyPose(sim, env, m.object_body(part));
       const core::Vec3 e = X_WO.rotation().cwiseAbs() * context_.ObjectHalfExtents(part);
-      slot.target = GraspRotation(sim, env, part);
+      slot.target = GraspRotation(sim, env, slot, part);
       // Grasp the part's middle, but keep the finger tips off the surface below it.
       const double grasp_z = X_WO.translation().z() + std::max(0.0, std::min(e.z() - 0.02, 0.01));
       const double z = phase == ExpertPhase::kMoveAbove ? std::max(X_WO.translation().z() + e.z() + config_.approach_height,
-                                                                   std::min(transport_z_, X_WT.translation().z()))
+                                                                   std::min(slot.transport_z, X_WT.translation().z()))
                                                         : grasp_z;
       slot.target.translation() = core::Vec3(X_WO.translation().x(), X_WO.translation().y(), z);
       slot.gripper = 0.0;
@@ -162,7 +162,7 @@ void Expert::Enter(const sim::BatchSim& sim, int env, Slot& slot, ExpertPhase ph
       break;
     }
     case ExpertPhase::kLift:
-      slot.target.translation().z() = transport_z_;
+      slot.target.translation().z() = slot.transport_z;
       break;
     case ExpertPhase::kTransport:
     case ExpertPhase::kLower: {
@@ -191,7 +191,7 @@ void Expert::Enter(const sim::BatchSim& sim, int env, Slot& slot, ExpertPhase ph
           slot.target.linear() = core::AngleAxis(turn, core::Vec3::UnitZ()).toRotationMatrix() * X_WT.rotation();
       }
       const double place_z = rest_z + half_z + 0.004 + slot.grasp_offset_z;
-      slot.target.translation() = core::Vec3(goal.x(), goal.y(), phase == ExpertPhase::kTransport ? transport_z_ : place_z);
+      slot.target.translation() = core::Vec3(goal.x(), goal.y(), phase == ExpertPhase::kTransport ? slot.transport_z : place_z);
       break;
     }
     case ExpertPhase::kRelease:

@@ -215,7 +215,8 @@ core::Result<std::unique_ptr<BatchSim>> BatchSim::Create(std::shared_ptr<const M
   sim->faulted_.assign(E, 0);
   sim->envs_.resize(E);
   for (int e = 0; e < config.num_envs; ++e) sim->SetEnvParams(e, EnvParams{});
-  const std::vector<double> initial = sim->InitialState();
+  sim->initial_state_ = sim->InitialState();
+  const std::vector<double>& initial = sim->initial_state_;
   sim->pool_->arena.execute([&] {
     tbb::parallel_for(tbb::blocked_range<int>(0, config.num_envs), [&](const tbb::blocked_range<int>& range) {
       for (int e = range.begin(); e != range.end(); ++e) sim->BuildEnv(e, initial);
@@ -668,12 +669,18 @@ bool BatchSim::EnvIsHealthy(int e) const {
   return true;
 }
 
-void BatchSim::Step() {
+void BatchSim::Step() { Step(EnvFn{}, EnvFn{}); }
+
+void BatchSim::Step(const EnvFn& before, const EnvFn& after) {
   pool_->arena.execute([&] {
     tbb::parallel_for(
         tbb::blocked_range<int>(0, config_.num_envs),
         [&](const tbb::blocked_range<int>& range) {
-          for (int e = range.begin(); e != range.end(); ++e) StepEnv(e);
+          for (int e = range.begin(); e != range.end(); ++e) {
+            if (before) before(e);
+            StepEnv(e);
+            if (after) after(e);
+          }
         },
         tbb::static_partitioner());
   });
@@ -690,8 +697,19 @@ void BatchSim::StepEnv(int e) {
   // A faulted env restarts from the initial state; the rest are untouched.
   if (faulted_[E]) {
     fault_count_.fetch_add(1, std::memory_order_relaxed);
-    BuildEnv(e, InitialState());
+    BuildEnv(e, initial_state_);
   }
+}
+
+void BatchSim::ForEachEnv(const EnvFn& fn) {
+  pool_->arena.execute([&] {
+    tbb::parallel_for(
+        tbb::blocked_range<int>(0, config_.num_envs),
+        [&](const tbb::blocked_range<int>& range) {
+          for (int e = range.begin(); e != range.end(); ++e) fn(e);
+        },
+        tbb::static_partitioner());
+  });
 }
 
 void BatchSim::StepRaw(std::span<const double> torques) {

@@ -1,7 +1,7 @@
 #include "pf/sim/controllers.h"
 
 #include <algorithm>
-#include <functional>
+#include <array>
 
 #include <Eigen/Dense>
 
@@ -19,16 +19,24 @@ core::Pose EndEffectorPose(const BatchSim& sim, int env, int robot) {
 
 namespace {
 
+// Chains have at most this many actuated joints: the IK's matrices then have fixed
+// capacities and live on the stack, and a call allocates nothing (scratch vectors are per
+// thread and keep their capacity).
+constexpr int kMaxChain = 32;
+using Jacobian = Eigen::Matrix<double, 6, Eigen::Dynamic, 0, 6, kMaxChain>;
+using ChainVector = Eigen::Matrix<double, Eigen::Dynamic, 1, 0, kMaxChain, 1>;
+using Columns = std::array<int, kMaxChain>;
+
 // Geometric Jacobian of robot's end-effector origin over the actuated dofs on its chain,
 // from the link poses X_WL [num_links] (a joint's frame is its child link's frame). A mimic
-// dof on the chain adds its column, times its multiplier, to its leader's. `columns` gets
-// the action index of each Jacobian column.
-Eigen::MatrixXd ChainJacobian(const Model& m, int robot, const std::vector<core::Pose>& X_WL, std::vector<int>* columns) {
+// dof on the chain adds its column, times its multiplier, to its leader's. columns[c] is
+// the action index of column c; returns the number of columns.
+int ChainJacobian(const Model& m, int robot, const std::vector<core::Pose>& X_WL, Jacobian* jacobian, Columns* columns) {
   const assets::RobotDesc& desc = m.spec().robots[static_cast<std::size_t>(robot)].robot->desc;
   const int ee_link = m.end_effector_body(robot) - m.robot_first_body(robot);
   const core::Vec3 p_E = X_WL[static_cast<std::size_t>(ee_link)].translation();
-  std::vector<Eigen::Matrix<double, 6, 1>> J;
-  columns->clear();
+  std::array<Eigen::Matrix<double, 6, 1>, kMaxChain> J;
+  int n = 0;
   for (int l = ee_link; l > 0; l = desc.joints[static_cast<std::size_t>(l - 1)].parent_link) {
     const auto& joint = desc.joints[static_cast<std::size_t>(l - 1)];
     if (assets::JointDofs(joint.type) != 1) continue;
@@ -44,40 +52,44 @@ Eigen::MatrixXd ChainJacobian(const Model& m, int robot, const std::vector<core:
     else column << a.cross(p_E - X.translation()), a;
     column *= scale;
     const int action = m.dofs()[static_cast<std::size_t>(leader)].action;
-    const auto found = std::find(columns->begin(), columns->end(), action);
-    if (found != columns->end()) {
+    const auto found = std::find(columns->begin(), columns->begin() + n, action);
+    if (found != columns->begin() + n) {
       J[static_cast<std::size_t>(found - columns->begin())] += column;
     } else {
-      columns->push_back(action);
-      J.push_back(column);
+      PF_CHECK(n < kMaxChain, "IK chains have at most ", kMaxChain, " actuated joints");
+      (*columns)[static_cast<std::size_t>(n)] = action;
+      J[static_cast<std::size_t>(n++)] = column;
     }
   }
-  Eigen::MatrixXd jacobian(6, static_cast<Eigen::Index>(columns->size()));
-  for (std::size_t c = 0; c < columns->size(); ++c) jacobian.col(static_cast<Eigen::Index>(c)) = J[c];
-  return jacobian;
+  jacobian->resize(6, n);
+  for (int c = 0; c < n; ++c) jacobian->col(c) = J[static_cast<std::size_t>(c)];
+  return n;
 }
 
 // One damped-least-squares step for the task-space error (translation, rotation vector),
 // plus (with_posture) a pull towards config.posture in the exact null space of the task.
-// current[a] is the position the step starts from for action a. Writes the clamped targets.
-void DlsStep(const Model& m, const Eigen::MatrixXd& jacobian, const std::vector<int>& columns,
-             const Eigen::Matrix<double, 6, 1>& error, const std::function<double(int)>& current,
-             const IkConfig& config, bool with_posture, std::span<double> actions) {
-  const auto n = static_cast<Eigen::Index>(columns.size());
+// current(a) is the position the step starts from for action a. Writes the clamped targets.
+template <class Current>
+void DlsStep(const Model& m, const Jacobian& jacobian, const Columns& columns, const Eigen::Matrix<double, 6, 1>& error,
+             const Current& current, const IkConfig& config, bool with_posture, std::span<double> actions) {
+  const auto n = jacobian.cols();
   const Eigen::Matrix<double, 6, 6> JJt = jacobian * jacobian.transpose() +
                                           config.damping * config.damping * Eigen::Matrix<double, 6, 6>::Identity();
-  Eigen::VectorXd dq = jacobian.transpose() * JJt.ldlt().solve(error);
+  const Eigen::Matrix<double, 6, 1> w = JJt.ldlt().solve(error);
+  ChainVector dq = jacobian.transpose() * w;
   if (with_posture && !config.posture.empty()) {
     PF_CHECK(static_cast<int>(config.posture.size()) == m.num_actuated(), "posture must have ", m.num_actuated(),
              " entries");
-    Eigen::VectorXd towards(n);
+    ChainVector towards(n);
     for (Eigen::Index c = 0; c < n; ++c) {
       const int action = columns[static_cast<std::size_t>(c)];
       towards[c] = config.posture_gain * (config.posture[static_cast<std::size_t>(action)] - current(action));
     }
     // The exact null space (not the damped one, which would leak into the task).
-    const Eigen::MatrixXd exact = jacobian.completeOrthogonalDecomposition().pseudoInverse();
-    dq += towards - exact * (jacobian * towards);
+    const Eigen::CompleteOrthogonalDecomposition<Jacobian> cod(jacobian);
+    const Eigen::Matrix<double, 6, 1> task = jacobian * towards;
+    const ChainVector leak = cod.solve(task);  // the minimum-norm J⁺ (J towards)
+    dq += towards - leak;
   }
   for (Eigen::Index c = 0; c < n; ++c) {
     const int action = columns[static_cast<std::size_t>(c)];
@@ -88,11 +100,22 @@ void DlsStep(const Model& m, const Eigen::MatrixXd& jacobian, const std::vector<
   }
 }
 
-// Link poses X_WL of `robot` at the configuration the actions command.
-std::vector<core::Pose> CommandedLinkPoses(const Model& m, int robot, std::span<const double> actions) {
+// Per-thread scratch: joint values and link poses.
+struct Scratch {
+  std::vector<double> q;
+  std::vector<core::Pose> X;
+};
+Scratch& ThreadScratch() {
+  thread_local Scratch scratch;
+  return scratch;
+}
+
+// Link poses X_WL of `robot` at the configuration the actions command, into *X.
+void CommandedLinkPoses(const Model& m, int robot, std::span<const double> actions, std::vector<double>* q,
+                        std::vector<core::Pose>* X) {
   const RobotSpec& rs = m.spec().robots[static_cast<std::size_t>(robot)];
   const assets::RobotDesc& desc = rs.robot->desc;
-  std::vector<double> q(desc.joints.size(), 0.0);
+  q->assign(desc.joints.size(), 0.0);
   for (int d = m.robot_first_dof(robot); d < m.robot_end_dof(robot); ++d) {
     const DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
     double value = 0.0;
@@ -102,11 +125,10 @@ std::vector<core::Pose> CommandedLinkPoses(const Model& m, int robot, std::span<
     } else {
       value = actions[static_cast<std::size_t>(dof.action)];
     }
-    q[static_cast<std::size_t>(dof.joint)] = value;
+    (*q)[static_cast<std::size_t>(dof.joint)] = value;
   }
-  std::vector<core::Pose> X = desc.ForwardKinematics(q);
-  for (core::Pose& pose : X) pose = rs.X_WB * pose;
-  return X;
+  desc.ForwardKinematics(*q, X);
+  for (core::Pose& pose : *X) pose = rs.X_WB * pose;
 }
 
 }  // namespace
@@ -121,11 +143,12 @@ void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std
   const std::size_t nd = static_cast<std::size_t>(m.num_dofs());
   const double* q = sim.joint_positions().data() + static_cast<std::size_t>(env) * nd;
   const double* poses = sim.body_poses().data() + static_cast<std::size_t>(env) * static_cast<std::size_t>(m.num_bodies()) * 7;
-  std::vector<core::Pose> X_WL(static_cast<std::size_t>(num_links));
+  std::vector<core::Pose>& X_WL = ThreadScratch().X;
+  X_WL.resize(static_cast<std::size_t>(num_links));
   for (int l = 0; l < num_links; ++l) X_WL[static_cast<std::size_t>(l)] = core::PoseFromArray(poses + 7 * (first_body + l));
-  std::vector<int> columns;
-  const Eigen::MatrixXd jacobian = ChainJacobian(m, robot, X_WL, &columns);
-  if (columns.empty()) return;
+  Jacobian jacobian;
+  Columns columns;
+  if (ChainJacobian(m, robot, X_WL, &jacobian, &columns) == 0) return;
   Eigen::Matrix<double, 6, 1> error;
   error << delta_W[0], delta_W[1], delta_W[2], delta_W[3], delta_W[4], delta_W[5];
   // The step starts from the measured joint positions.
@@ -134,8 +157,9 @@ void EndEffectorDeltaToJointTargets(const BatchSim& sim, int env, int robot, std
 }
 
 core::Pose CommandedEndEffectorPose(const Model& model, int robot, std::span<const double> actions) {
-  const std::vector<core::Pose> X = CommandedLinkPoses(model, robot, actions);
-  return X[static_cast<std::size_t>(model.end_effector_body(robot) - model.robot_first_body(robot))];
+  Scratch& scratch = ThreadScratch();
+  CommandedLinkPoses(model, robot, actions, &scratch.q, &scratch.X);
+  return scratch.X[static_cast<std::size_t>(model.end_effector_body(robot) - model.robot_first_body(robot))];
 }
 
 void JointTargetsTowardsPose(const Model& m, int robot, const core::Pose& X_WE_target, std::span<double> actions,
@@ -143,12 +167,13 @@ void JointTargetsTowardsPose(const Model& m, int robot, const core::Pose& X_WE_t
   PF_CHECK(static_cast<int>(actions.size()) == m.num_actuated(), "actions must hold one env's ", m.num_actuated(),
            " entries");
   const int ee_link = m.end_effector_body(robot) - m.robot_first_body(robot);
-  std::vector<int> columns;
+  Scratch& scratch = ThreadScratch();
+  Jacobian jacobian;
+  Columns columns;
   for (int it = 0; it < iterations; ++it) {
-    const std::vector<core::Pose> X = CommandedLinkPoses(m, robot, actions);
-    const core::Pose& X_WE = X[static_cast<std::size_t>(ee_link)];
-    const Eigen::MatrixXd jacobian = ChainJacobian(m, robot, X, &columns);
-    if (columns.empty()) return;
+    CommandedLinkPoses(m, robot, actions, &scratch.q, &scratch.X);
+    const core::Pose X_WE = scratch.X[static_cast<std::size_t>(ee_link)];
+    if (ChainJacobian(m, robot, scratch.X, &jacobian, &columns) == 0) return;
     Eigen::Matrix<double, 6, 1> error;
     const Eigen::AngleAxisd rotation(X_WE_target.rotation() * X_WE.rotation().transpose());
     error << X_WE_target.translation() - X_WE.translation(), rotation.axis() * rotation.angle();

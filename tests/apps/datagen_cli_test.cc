@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -59,7 +60,7 @@ const std::string kSmall = "datagen builtin://default --episodes 3 --episodes-pe
 TEST_CASE("parafab datagen: the same dataset whatever the envs, threads or shard split", "[apps][datagen][determinism]") {
   pf::testing::TempDir dir;
   const fs::path reference = dir.path() / "reference", serial = dir.path() / "serial", split = dir.path() / "split";
-  const Run r = RunParafab(kSmall + " --envs 3 --out " + reference.string());
+  const Run r = RunParafab(kSmall + " --envs 3 --threads 2 --out " + reference.string());
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("manifest        " + reference.string() + "/manifest.json"));
@@ -76,6 +77,43 @@ TEST_CASE("parafab datagen: the same dataset whatever the envs, threads or shard
     CHECK(fs::exists(split / "manifest.json") == (shard == 2));
   }
   RequireSameFiles(reference, split);
+}
+
+// The number after "key": in parafab's --json line.
+std::uint64_t JsonCount(const std::string& output, const std::string& key) {
+  std::smatch match;
+  const std::regex pattern("\"" + key + "\":([0-9]+)");
+  if (!std::regex_search(output, match, pattern)) FAIL("no " << key << " in: " << output);
+  return std::stoull(match[1].str());
+}
+
+// Every format streams: an episode is written out when it reaches the writer, so the
+// finished episodes held in memory are bounded by the env slots (at most 3 × envs + 1),
+// however many episodes a shard has; and the BOP/COCO/RLDS bytes, like the HDF5 ones, do
+// not depend on the envs or threads.
+TEST_CASE("parafab datagen: every format streams, and BOP, COCO and RLDS are the same whatever the envs or threads",
+          "[apps][datagen][determinism][memory]") {
+  pf::testing::TempDir dir;
+  const fs::path one = dir.path() / "one", three = dir.path() / "three";
+  const std::string args =
+      "datagen builtin://default --episodes 5 --episodes-per-shard 5 --seed 4 --keep-failed --brain-hz 5 "
+      "--formats hdf5,bop,coco,rlds --json";
+  const Run serial = RunParafab(args + " --envs 1 --threads 1 --out " + one.string());
+  INFO(serial.output);
+  REQUIRE(serial.exit_code == 0);
+  REQUIRE(JsonCount(serial.output, "episodes_kept") == 5);
+  // One env slot: at most 4 finished episodes in memory at once, fewer than the shard's 5.
+  const std::uint64_t held = JsonCount(serial.output, "peak_episodes_held");
+  CHECK(held >= 1);
+  CHECK(held <= 4);
+  const Run parallel = RunParafab(args + " --envs 3 --threads 2 --out " + three.string());
+  INFO(parallel.output);
+  REQUIRE(parallel.exit_code == 0);
+  CHECK(JsonCount(parallel.output, "peak_episodes_held") <= 10);
+  REQUIRE(fs::exists(one / "shards/00000/bop/objects.json"));
+  REQUIRE(fs::exists(one / "shards/00000/rlds"));
+  REQUIRE(fs::exists(one / "shards/00000/coco"));
+  RequireSameFiles(one, three);
 }
 
 TEST_CASE("parafab datagen: killed at random points and resumed, the dataset equals an uninterrupted run",

@@ -17,6 +17,8 @@
 #   obs/time edited (hashes redone)       → brain-rate spacing
 #   depth on a background pixel (redone)  → depth/instance consistency
 #   a TFRecord byte flipped (redone)      → TFRecord data CRC
+#   a BOP cam_t_m2c moved 10 mm (redone)  → BOP pose differs from the HDF5 poses
+#   a COCO RLE mask swapped (redone)      → COCO mask differs from the HDF5 instance image
 # and exit 2 for usage errors. Runs the checker with Debian's /usr/bin/python3 (h5py, numpy;
 # $PF_PYTHON3 overrides it): fails, never skips, without them (tools/setup installs
 # python3-h5py python3-numpy). The work directory is removed on success, kept on failure.
@@ -46,7 +48,7 @@ WORK=$(mktemp -d "$(cd "$WORK_ROOT" && pwd)/check_dataset.XXXXXX")
 DS=$WORK/ds
 
 log "generating a 3-episode dataset with $PARAFAB"
-"$PARAFAB" datagen --out "$DS" --episodes 3 --episodes-per-shard 2 --envs 3 --formats hdf5,rlds > "$WORK/datagen.log" 2>&1 ||
+"$PARAFAB" datagen --out "$DS" --episodes 3 --episodes-per-shard 2 --envs 3 --formats hdf5,bop,coco,rlds > "$WORK/datagen.log" 2>&1 ||
   { cat "$WORK/datagen.log" >&2; fail "parafab datagen failed"; }
 
 # run_checker NAME ARGS...: runs the checker, output in $WORK/NAME.out, status in $RC.
@@ -215,6 +217,36 @@ with open(p, "r+b") as f:
 ' "$WORK/tfrecord"
 "$PY" -c "$REHASH" "$WORK/tfrecord"
 corrupt_case tfrecord 'rlds/[a-z0-9_]+-shard.tfrecord: record 0 at byte 0: data CRC mismatch' integrity
+
+# 10. One object's BOP pose (scene_gt.json cam_t_m2c) moved 10 mm (hashes redone): only the
+#     cross-check against the HDF5 poses sees it.
+copy bopgt
+"$PY" -c '
+import json, sys
+p = sys.argv[1]
+gt = json.load(open(p))
+gt["4"][0]["cam_t_m2c"][0] += 10.0
+json.dump(gt, open(p, "w"))
+' "$WORK/bopgt/shards/00000/bop/front/000001/scene_gt.json"
+"$PY" -c "$REHASH" "$WORK/bopgt"
+corrupt_case bopgt 'demo_1 camera front frame 4: BOP shards/00000/bop/front/000001: [a-z_]+ cam_t_m2c .* the HDF5 poses give' labels
+grep -q '^PASS manifest ' "$WORK/bopgt.out" || fail "bopgt: rehashing did not keep the manifest group passing"
+
+# 11. A COCO annotation's RLE mask replaced by another annotation's (hashes redone): its
+#     class, area and box still read well; only the cross-check against the HDF5 instance
+#     image sees it.
+copy cocorle
+"$PY" -c '
+import json, sys
+p = sys.argv[1]
+d = json.load(open(p))
+a = [x for x in d["annotations"] if x["image_id"] == 100000 + 2]
+other = next(x for x in d["annotations"] if x["segmentation"]["counts"] != a[0]["segmentation"]["counts"])
+a[0]["segmentation"] = other["segmentation"]
+json.dump(d, open(p, "w"))
+' "$WORK/cocorle/shards/00000/coco/front.json"
+"$PY" -c "$REHASH" "$WORK/cocorle"
+corrupt_case cocorle 'demo_1 camera front frame 2: COCO image 100002: [a-z_]+ RLE mask differs from the HDF5 instance image' labels
 
 rm -rf "$WORK"
 log "PASS"

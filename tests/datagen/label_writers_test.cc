@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <memory>
 #include <numbers>
 #include <set>
 #include <string>
@@ -657,6 +658,50 @@ TEST_CASE("label files are byte-identical for identical input", "[datagen][label
   for (const ShardFile& f : first) {
     INFO(f.path);
     CHECK(pf::testing::ReadFile(a.path() / f.path) == pf::testing::ReadFile(b.path() / f.path));
+  }
+}
+
+// The streaming writers take one episode at a time, each gone (freed) before the next is
+// made, and write the same files, byte for byte, as the whole-shard functions given every
+// episode at once; COCO holds only annotation records between episodes; an episode added
+// twice is an error.
+TEST_CASE("streaming label writers: one episode at a time, the same bytes", "[datagen][labels]") {
+  const pf::testing::TempDir whole, streamed;
+  const Shard& shard = TheShard();
+  const std::vector<ShardFile> expected = WriteAll(whole.path(), shard);
+  auto bop = BopShardWriter::Open(streamed.path(), shard.layout);
+  auto coco = CocoShardWriter::Open(streamed.path(), shard.layout, CocoImages::kUseBop);
+  auto rlds = RldsShardWriter::Open(streamed.path(), shard.layout);
+  REQUIRE(bop);
+  REQUIRE(coco);
+  REQUIRE(rlds);
+  std::size_t annotations = 0;
+  for (const EpisodeRecord* original : shard.episodes) {
+    auto record = std::make_unique<EpisodeRecord>(MakeEpisode(original->episode, original->frames, original->success));
+    for (core::Status added : {bop->Add(*record), coco->Add(*record), rlds->Add(*record)}) {
+      INFO((added ? std::string() : added.error().ToString()));
+      REQUIRE(added);
+    }
+    record.reset();  // nothing may point into it now
+    CHECK(coco->held_annotations() >= annotations);
+    annotations = coco->held_annotations();
+  }
+  CHECK(annotations > 0);
+  const EpisodeRecord again = MakeEpisode(shard.episodes.front()->episode, 1, true);
+  for (core::Status twice : {bop->Add(again), coco->Add(again), rlds->Add(again)}) {
+    REQUIRE_FALSE(twice);
+    CHECK_THAT(twice.error().message, Contains("appears twice"));
+  }
+  std::vector<ShardFile> got;
+  for (auto files : {bop->Finish(), coco->Finish(), rlds->Finish()}) {
+    INFO((files ? std::string() : files.error().ToString()));
+    REQUIRE(files);
+    got.insert(got.end(), files->begin(), files->end());
+  }
+  CHECK(got == expected);
+  for (const ShardFile& f : expected) {
+    INFO(f.path);
+    CHECK(pf::testing::ReadFile(streamed.path() / f.path) == pf::testing::ReadFile(whole.path() / f.path));
   }
 }
 

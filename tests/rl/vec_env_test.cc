@@ -430,21 +430,25 @@ TEST_CASE("VecEnv pixels: the same frames in sync and async use, and an ended ep
   CHECK(rollout(false) == rollout(true));
 }
 
-TEST_CASE("VecEnv steps allocate nothing in steady state (joint position actions)", "[rl]") {
+TEST_CASE("VecEnv steps allocate nothing in steady state (joint position and end-effector actions)", "[rl]") {
+  const ActionMode mode = GENERATE(ActionMode::kJointPosition, ActionMode::kEndEffectorDelta);
   VecEnvConfig config;
   config.num_envs = 4;
   config.threads = 2;
-  config.action = ActionMode::kJointPosition;
+  config.action = mode;
   config.max_episode_steps = 1000;
   auto env = Make("builtin://reach", config);
   const std::size_t A = static_cast<std::size_t>(env->action_dim());
   const StepResult r = env->Reset();
-  // Hold the initial joint positions (read from the observation).
-  std::vector<float> actions(4 * A);
+  // Hold still: the initial joint positions (read from the observation), or no tool motion
+  // with the gripper open.
+  std::vector<float> actions(4 * A, 0.0f);
   const std::size_t S = static_cast<std::size_t>(env->state_dim());
   for (std::size_t e = 0; e < 4; ++e)
-    for (std::size_t a = 0; a < A; ++a) actions[e * A + a] = r.state[e * S + a];
-  REQUIRE(env->Step(actions).has_value());  // warm-up
+    for (std::size_t a = 0; a < A; ++a)
+      actions[e * A + a] = mode == ActionMode::kJointPosition ? r.state[e * S + a] : (a == 6 ? -1.0f : 0.0f);
+  // Warm-up: every worker thread's scratch (per-thread IK buffers) reaches its size.
+  for (int t = 0; t < 10; ++t) REQUIRE(env->Step(actions).has_value());
   std::vector<std::int32_t> ids{0, 1, 2, 3};
   g_allocations = 0;
   g_count_allocations = true;

@@ -36,6 +36,51 @@ TEST_CASE("the stack expert stacks", "[scenarios][task][expert]") { CheckExpert(
 
 TEST_CASE("the default scenario's expert picks and places", "[scenarios][task][expert]") { CheckExpert("default", 50, 0.95); }
 
+// The expert's per-episode plan (transport height, home orientation, closing axis) belongs
+// to each env: an episode driven next to another one, with the expert's calls made
+// concurrently as BatchSim::Step hooks, moves bit for bit as it does alone.
+TEST_CASE("the expert drives each env on its own episode's plan, also concurrently", "[scenarios][task][expert]") {
+  assets::AssetLibrary library{assets::AssetResolver()};
+  auto scenario = LoadScenario("builtin://default", library);
+  REQUIRE(scenario);
+  auto model = sim::Model::Compile(scenario->model);
+  REQUIRE(model);
+  auto context = TaskContext::Create(*scenario, *model);
+  REQUIRE(context);
+  auto setup = context->DrawEpisode(3, 0);
+  auto other = context->DrawEpisode(3, 1);
+  REQUIRE(setup);
+  REQUIRE(other);
+  // The neighbour's parts as the expert sees them stand much higher, so its transport
+  // height differs from this episode's.
+  for (core::Pose& X_WO : other->object_poses) X_WO.translation().z() += 0.2;
+  auto alone = sim::BatchSim::Create(*model, {1, 1, 64});
+  auto batch = sim::BatchSim::Create(*model, {2, 2, 64});
+  REQUIRE(alone);
+  REQUIRE(batch);
+  Expert solo(*context, 1), pair(*context, 2);
+  context->ApplyEpisode(**alone, 0, *setup);
+  solo.Reset(**alone, 0, *setup);
+  context->ApplyEpisode(**batch, 0, *setup);
+  pair.Reset(**batch, 0, *setup);
+  context->ApplyEpisode(**batch, 1, *other);
+  pair.Reset(**batch, 1, *other);  // after env 0's: nothing of it may leak into env 0
+  const std::size_t D = static_cast<std::size_t>((*model)->num_dofs());
+  bool carried = false;
+  int steps = 0;
+  for (; steps < context->task().max_steps && !solo.done(0); ++steps) {
+    solo.Act(**alone, 0);
+    (*alone)->Step();
+    (*batch)->Step([&](int e) { pair.Act(**batch, e); }, {});
+    carried = carried || solo.phase(0) == ExpertPhase::kTransport;
+    INFO("control step " << steps);
+    REQUIRE(pair.phase(0) == solo.phase(0));
+    for (std::size_t d = 0; d < D; ++d) REQUIRE((*batch)->joint_positions()[d] == (*alone)->joint_positions()[d]);
+  }
+  CHECK(carried);  // the plan got as far as carrying the part at the transport height
+  CHECK(solo.done(0));
+}
+
 }  // namespace
 }  // namespace pf::scenarios
 

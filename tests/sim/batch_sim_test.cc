@@ -17,17 +17,19 @@ std::shared_ptr<const Model> ArmModel(int boxes) {
 }
 
 // Deterministic random position targets around the initial pose, per (global env, step).
-void RandomActions(BatchSim& sim, int first_env, std::uint64_t step) {
+void RandomEnvActions(BatchSim& sim, int e, int first_env, std::uint64_t step) {
   const Model& m = sim.model();
-  for (int e = 0; e < sim.num_envs(); ++e) {
-    core::CounterRng rng({0x5eed, 1, static_cast<std::uint64_t>(first_env + e), core::RngStream::kActions, step});
-    for (int a = 0; a < m.num_actuated(); ++a) {
-      const DofInfo& dof = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])];
-      double target = dof.initial_position + rng.Uniform(-0.3, 0.3);
-      if (dof.has_limits) target = std::clamp(target, dof.lower, dof.upper);
-      sim.actions()[static_cast<std::size_t>(e * m.num_actuated() + a)] = target;
-    }
+  core::CounterRng rng({0x5eed, 1, static_cast<std::uint64_t>(first_env + e), core::RngStream::kActions, step});
+  for (int a = 0; a < m.num_actuated(); ++a) {
+    const DofInfo& dof = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])];
+    double target = dof.initial_position + rng.Uniform(-0.3, 0.3);
+    if (dof.has_limits) target = std::clamp(target, dof.lower, dof.upper);
+    sim.actions()[static_cast<std::size_t>(e * m.num_actuated() + a)] = target;
   }
+}
+
+void RandomActions(BatchSim& sim, int first_env, std::uint64_t step) {
+  for (int e = 0; e < sim.num_envs(); ++e) RandomEnvActions(sim, e, first_env, step);
 }
 
 std::vector<std::uint64_t> RunHashes(std::shared_ptr<const Model> model, int envs, int threads, int steps, int first_env = 0) {
@@ -124,6 +126,60 @@ TEST_CASE("resetting one env leaves the others untouched", "[sim][determinism]")
   (*a)->ResetEnv(1);
   auto fresh = BatchSim::Create(model, {1, 1, 64});
   CHECK((*a)->EnvStateHash(1) == (*fresh)->EnvStateHash(0));
+}
+
+TEST_CASE("Step's per-env hooks give the plain loop's trajectories on any thread count", "[sim][determinism]") {
+  const auto model = ArmModel(3);
+  const int envs = 12, steps = 30;
+  const auto reference = RunHashes(model, envs, 1, steps);
+  for (int threads : {1, 2, 4}) {
+    INFO("threads " << threads);
+    auto sim = BatchSim::Create(model, {envs, threads, 64});
+    REQUIRE(sim);
+    BatchSim& s = **sim;
+    std::vector<std::uint64_t> hashes(reference.size(), 0);
+    std::vector<int> before_calls(envs, 0), after_calls(envs, 0);  // each env's own entry only
+    for (int t = 0; t < steps; ++t) {
+      s.Step(
+          [&](int e) {
+            ++before_calls[static_cast<std::size_t>(e)];
+            RandomEnvActions(s, e, 0, static_cast<std::uint64_t>(t));
+          },
+          [&](int e) {
+            ++after_calls[static_cast<std::size_t>(e)];
+            hashes[static_cast<std::size_t>(t * envs + e)] = s.EnvStateHash(e);
+          });
+    }
+    CHECK(hashes == reference);
+    CHECK(before_calls == std::vector<int>(envs, steps));
+    CHECK(after_calls == std::vector<int>(envs, steps));
+    std::vector<int> visits(envs, 0);
+    s.ForEachEnv([&](int e) { ++visits[static_cast<std::size_t>(e)]; });
+    CHECK(visits == std::vector<int>(envs, 1));
+  }
+}
+
+TEST_CASE("a faulted env's after-hook sees it reset, as Step leaves it", "[sim][faults]") {
+  const auto model = ArmModel(2);
+  auto sim = BatchSim::Create(model, {3, 2, 64});
+  REQUIRE(sim);
+  BatchSim& s = **sim;
+  s.Step();
+  std::vector<double> state(static_cast<std::size_t>(s.StateSize(kStateJoints)));
+  s.GetState(1, kStateJoints, state);
+  state[static_cast<std::size_t>(model->num_dofs() + 2)] = std::nan("");  // a joint velocity
+  s.SetState(1, kStateJoints, state);
+  std::vector<std::uint64_t> seen(3, 0);
+  std::vector<int> flagged(3, -1);
+  s.Step({}, [&](int e) {
+    seen[static_cast<std::size_t>(e)] = s.EnvStateHash(e);
+    flagged[static_cast<std::size_t>(e)] = s.faulted()[static_cast<std::size_t>(e)];
+  });
+  CHECK(flagged == std::vector<int>{0, 1, 0});
+  CHECK(s.fault_count() == 1);
+  auto fresh = BatchSim::Create(model, {1, 1, 64});
+  CHECK(seen[1] == (*fresh)->EnvStateHash(0));
+  for (int e = 0; e < 3; ++e) CHECK(seen[static_cast<std::size_t>(e)] == s.EnvStateHash(e));
 }
 
 TEST_CASE("a NaN in one env flags and resets that env only", "[sim][faults]") {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -134,6 +135,8 @@ struct RobotDesc {
   // order (used by 1-DOF joints, ignored by fixed ones; floating and planar joints stay at
   // identity). Returns [num_links] poses X_RL.
   std::vector<core::Pose> ForwardKinematics(const std::vector<double>& q) const;
+  // The same into X_RL (resized to num_links; no allocation once it has the capacity).
+  void ForwardKinematics(std::span<const double> q, std::vector<core::Pose>* X_RL) const;
 };
 
 }  // namespace pf::assets

@@ -3,7 +3,8 @@
 // Episodes of a scenario's task run in the env slots of one BatchSim, driven by the task's
 // scripted expert; every camera is rendered at the brain rate; finished episodes go to a
 // writer thread behind a bounded queue, so simulation and rendering overlap with
-// compression and writing, and memory is bounded by the shard size, not the run length.
+// compression and writing, and memory is bounded by the number of env slots, not the run
+// length or the shard size (every format writes an episode out when it comes).
 //
 // Layout of a dataset directory OUT:
 //   OUT/run.json              the run's fixed settings (scenario hash, seed, episodes, ...):
@@ -37,7 +38,7 @@ struct DatagenConfig {
   std::filesystem::path out;                   // dataset directory
   std::uint64_t episodes = 10;                 // episodes in the whole dataset (all shards)
   int envs = 4;                                // env slots (episodes simulated at once)
-  int threads = 0;                             // simulation threads (0 = all cores)
+  int threads = 0;                             // threads for the per-env work: physics, expert, recording (0 = all cores)
   std::uint64_t seed = 0;                      // keys every random draw with the scenario hash
   std::vector<std::string> formats = {"hdf5"};  // output formats; "hdf5" for now
   double brain_hz = 10.0;                      // camera/action rate; divides the control rate
@@ -69,10 +70,16 @@ struct DatagenStats {
   int shards_skipped = 0;               // complete already (resume, or another process)
   bool manifest_written = false;
   double wall_s = 0.0;
-  double sim_s = 0.0;                   // simulation, expert and task evaluation (main thread)
-  double render_s = 0.0;                // rendering and readback (main thread)
-  double record_s = 0.0;                // copying frames into episode records (main thread)
+  // The main thread's time. The per-env work (expert, recording, task evaluation) runs in
+  // parallel with the physics on the simulation threads (--threads).
+  double sim_s = 0.0;                   // control steps: expert, physics, recording, task evaluation
+  double render_s = 0.0;                // rendering and readback
+  double record_s = 0.0;                // copying frames into episode records
   double write_s = 0.0;                 // HDF5 compression and writing, hashing (writer thread)
+  // Most finished episodes held in memory at once (handed to the writer thread and not yet
+  // written out). Every format streams episodes out as they are written, so this depends on
+  // the env slots (at most 3 × envs + 1), not on episodes_per_shard.
+  std::uint64_t peak_episodes_held = 0;
 };
 
 using ProgressFn = std::function<void(const DatagenProgress&)>;

@@ -56,10 +56,19 @@
 // Files are written without a per-file fsync; each writer ends with one syncfs() of the
 // shard directory's file system (the TFRecord is fsynced when closed), so the caller's
 // rename of the shard directory publishes complete files.
+//
+// Streaming: BopShardWriter, CocoShardWriter and RldsShardWriter take a shard's episodes one
+// at a time (Add), writing each episode's files as it comes, so a caller need not hold a
+// shard's episodes in memory: BOP writes the episode's scenes (one per camera) whole, COCO
+// its images (kWriteOwn) and keeps only its annotation records for the camera JSONs that
+// Finish writes, RLDS appends its tf.train.Example to the TFRecord. Write*Shard are Open,
+// Add for each episode, Finish; for the same episodes in the same order the bytes are the
+// same either way.
 #pragma once
 
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -141,6 +150,63 @@ enum class CocoImages {
 core::Result<std::vector<ShardFile>> WriteCocoShard(const std::filesystem::path& dir, const LabelLayout& layout,
                                                     const std::vector<const EpisodeRecord*>& episodes,
                                                     CocoImages images = CocoImages::kWriteOwn);
+
+// The streaming writers (see the top of this file). Open checks the layout (and writes
+// what does not depend on the episodes); Add checks and writes one episode (an episode
+// index already added is an error); Finish writes what remains, flushes the file system and
+// returns every file written, sorted by path. After an error the writer is of no further
+// use (the caller drops the shard directory). Move-only.
+class BopShardWriter {
+ public:
+  static core::Result<BopShardWriter> Open(const std::filesystem::path& dir, const LabelLayout& layout);
+  core::Status Add(const EpisodeRecord& episode);
+  core::Result<std::vector<ShardFile>> Finish();
+
+  BopShardWriter(BopShardWriter&&) noexcept;
+  BopShardWriter& operator=(BopShardWriter&&) noexcept;
+  ~BopShardWriter();
+
+ private:
+  struct State;
+  explicit BopShardWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+class CocoShardWriter {
+ public:
+  static core::Result<CocoShardWriter> Open(const std::filesystem::path& dir, const LabelLayout& layout,
+                                            CocoImages images = CocoImages::kWriteOwn);
+  core::Status Add(const EpisodeRecord& episode);
+  core::Result<std::vector<ShardFile>> Finish();
+  // Annotation records held for the camera JSONs (grows with the shard's frames; the
+  // images themselves are written by Add and not held).
+  std::size_t held_annotations() const;
+
+  CocoShardWriter(CocoShardWriter&&) noexcept;
+  CocoShardWriter& operator=(CocoShardWriter&&) noexcept;
+  ~CocoShardWriter();
+
+ private:
+  struct State;
+  explicit CocoShardWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
+
+class RldsShardWriter {
+ public:
+  static core::Result<RldsShardWriter> Open(const std::filesystem::path& dir, const LabelLayout& layout);
+  core::Status Add(const EpisodeRecord& episode);
+  core::Result<std::vector<ShardFile>> Finish();
+
+  RldsShardWriter(RldsShardWriter&&) noexcept;
+  RldsShardWriter& operator=(RldsShardWriter&&) noexcept;
+  ~RldsShardWriter();
+
+ private:
+  struct State;
+  explicit RldsShardWriter(std::unique_ptr<State> state);
+  std::unique_ptr<State> state_;
+};
 
 // The TFDS dataset name for a scenario: lowercase, characters other than [a-z0-9_]
 // replaced by '_', "parafab_" in front when it does not start with a letter.

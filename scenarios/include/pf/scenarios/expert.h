@@ -53,7 +53,9 @@ class Expert {
 
   // Starts env's plan for an episode (call after TaskContext::ApplyEpisode).
   void Reset(const sim::BatchSim& sim, int env, const EpisodeSetup& setup);
-  // Writes env's joint targets into sim.actions() and returns what it commanded.
+  // Writes env's joint targets into sim.actions() and returns what it commanded. Reads and
+  // writes only env's slot and env's part of the sim: calls for distinct envs may run
+  // concurrently (e.g. as BatchSim::Step hooks).
   ExpertAction Act(sim::BatchSim& sim, int env);
   // The plan is through (the task may or may not have succeeded: EvaluateTask judges).
   bool done(int env) const { return slots_[static_cast<std::size_t>(env)].phase == ExpertPhase::kDone; }
@@ -71,10 +73,14 @@ class Expert {
     double grasp_offset_z = 0.0;  // tool z minus part z while carried
     core::Vec3 last_p = core::Vec3::Zero();  // tool position at the last stall check
     int still_steps = 0;                     // control steps the tool has barely moved
+    // Set by Reset from the env's own episode (per slot, so envs never see each other's).
+    core::Mat3 R_home = core::Mat3::Identity();        // tool orientation at the initial state
+    core::Vec3 closing_axis_T = core::Vec3::UnitY();   // finger closing direction in the tool frame
+    double transport_z = 0.0;                          // carrying height clear of every part
   };
   void Enter(const sim::BatchSim& sim, int env, Slot& slot, ExpertPhase phase);
   int PartToPick(const Slot& slot) const;
-  core::Pose GraspRotation(const sim::BatchSim& sim, int env, int object) const;
+  core::Pose GraspRotation(const sim::BatchSim& sim, int env, const Slot& slot, int object) const;
 
   const TaskContext& context_;
   ExpertConfig config_;
@@ -82,9 +88,6 @@ class Expert {
   std::vector<int> gripper_actions_;  // action indices of the robot's finger joints
   std::vector<double> open_, closed_; // per gripper action: open target, closed limit
   std::vector<double> posture_;       // [num_actuated] preferred posture: the initial joint positions
-  core::Mat3 R_home_ = core::Mat3::Identity();  // tool orientation at the initial state
-  core::Vec3 closing_axis_T_ = core::Vec3::UnitY();  // finger closing direction in the tool frame
-  double transport_z_ = 0.0;
 };
 
 // The expert on `episodes` episodes (0, 1, ... of `seed`), `envs` at a time: an episode

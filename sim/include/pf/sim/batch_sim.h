@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -75,6 +76,19 @@ class BatchSim {
   std::span<double> actions() { return actions_; }
   // One control step (physics.control_substeps physics steps) of every env, in parallel.
   void Step();
+  // Per-env work run on the worker thread that steps the env, so a caller's per-env logic
+  // (a policy, recording) runs in parallel with no extra pass over the batch.
+  using EnvFn = std::function<void(int env)>;
+  // Step with hooks: for each env e, before(e) runs right before e's physics (it may write
+  // e's row of actions()), after(e) right after e's sensors are read (and, for a faulted
+  // env, after its reset to the initial state, so it sees what Step() would leave). A hook
+  // may read and write only env e's part of the sim (its rows of actions() and the sensor
+  // arrays, contacts(e), GetState(e, ...)) and the caller's own per-env data: hooks of
+  // different envs run concurrently, in no defined order. Empty hooks are skipped. The
+  // results are the same as calling before(e) for every e, Step(), then after(e).
+  void Step(const EnvFn& before, const EnvFn& after);
+  // Runs fn(e) for every env on the sim's worker threads (the same rules as Step's hooks).
+  void ForEachEnv(const EnvFn& fn);
   // One control step of env `env` alone, on the calling thread, exactly as Step does it
   // (a faulted env is reset and flagged). Calls for distinct envs may run concurrently:
   // each touches only its own world and its own rows of the buffers. Not concurrently with
@@ -174,6 +188,7 @@ class BatchSim {
   std::vector<double> kp_, kd_, damping_;                          // [num_envs × num_dofs]
   std::vector<double> object_mass_, object_friction_, object_restitution_;  // [num_envs × num_objects]
   std::atomic<std::uint64_t> fault_count_{0};
+  std::vector<double> initial_state_;  // InitialState(), for fault resets during Step
   struct Pool;
   std::unique_ptr<Pool> pool_;
 };
