@@ -1,5 +1,6 @@
 #include "pf/assets/library.h"
 
+#include <cmath>
 #include <set>
 
 #include "pf/assets/builtin.h"
@@ -104,7 +105,13 @@ core::Status DeriveInertia(LinkDesc& link, const std::vector<std::shared_ptr<con
                       {source.string(), link.line, 0, "link[" + link.name + "].inertial.inertia"});
   const core::Mat3 I_L = total.InertiaAbout(in.X_LI.translation(), in.mass);
   const core::Mat3 R_LI = in.X_LI.rotation();
-  in.I_I = R_LI.transpose() * I_L * R_LI;
+  const core::Mat3 I_I = R_LI.transpose() * I_L * R_LI;
+  // Sizes near the double range (a 1e200 m box) overflow the volume or the moments.
+  if (!std::isfinite(total.volume) || !I_I.allFinite())
+    return core::Fail(core::StrCat("inertia is singular and the one derived from the collision geometry of link '",
+                                   link.name, "' is not finite (geometry or mass too large)"),
+                      {source.string(), link.line, 0, "link[" + link.name + "].inertial.inertia"});
+  in.I_I = I_I;
   return core::Ok();
 }
 

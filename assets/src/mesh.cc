@@ -1,13 +1,18 @@
 #include "pf/assets/mesh.h"
 
 #include <algorithm>
+#include <charconv>
+#include <map>
 #include <array>
 #include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <functional>
+#include <set>
+#include <vector>
 
+#include <assimp/BaseImporter.h>
 #include <assimp/DefaultIOSystem.h>
 #include <assimp/Importer.hpp>
 #include <assimp/config.h>
@@ -62,41 +67,106 @@ class ConfinedIoSystem : public Assimp::DefaultIOSystem {
   fs::path mesh_path_;
 };
 
-// Checks done before any parser sees the bytes: size, extension, STL framing.
+// PLY: the header, up to `end_header`, must be well formed and its element counts must fit
+// the file. Assimp 5.2's PLY reader loops forever on some malformed headers and allocates
+// what the counts say before reading any data, so neither may reach it.
+core::Status CheckPlyHeader(std::string_view head, std::uint64_t size, const fs::path& path) {
+  const auto fail = [&](int line, std::string message) {
+    return core::Fail(core::StrCat("malformed PLY header: ", message), {path.string(), line, 0, ""});
+  };
+  static const std::map<std::string_view, int> kScalarBytes = {
+      {"char", 1}, {"uchar", 1}, {"int8", 1}, {"uint8", 1}, {"short", 2}, {"ushort", 2},
+      {"int16", 2}, {"uint16", 2}, {"int", 4}, {"uint", 4}, {"int32", 4}, {"uint32", 4},
+      {"float", 4}, {"float32", 4}, {"double", 8}, {"float64", 8}};
+  const auto is_integer = [](std::string_view t) { return t != "float" && t != "float32" && t != "double" && t != "float64"; };
+  bool ascii = false, have_format = false;
+  // Per element: its count and the fewest bytes one instance takes.
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> elements;
+  std::size_t at = 0;
+  for (int line = 1;; ++line) {
+    const std::size_t end = head.find('\n', at);
+    if (end == std::string_view::npos)
+      return fail(line, core::StrCat("no end_header line within the first ", kMeshHeadBytes, " bytes"));
+    std::string_view text = head.substr(at, end - at);
+    at = end + 1;
+    if (text.ends_with('\r')) text.remove_suffix(1);
+    std::vector<std::string_view> words;
+    for (std::size_t i = 0; i < text.size();) {
+      while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+      std::size_t j = i;
+      while (j < text.size() && text[j] != ' ' && text[j] != '\t') ++j;
+      if (j > i) words.push_back(text.substr(i, j - i));
+      i = j;
+    }
+    const std::string_view keyword = words.empty() ? std::string_view() : words[0];
+    const bool free_text = keyword == "comment" || keyword == "obj_info";
+    for (const char c : text) {
+      const auto u = static_cast<unsigned char>(c);
+      if ((u < 0x20 && c != '\t') || u == 0x7f || (u >= 0x80 && !free_text))
+        return fail(line, "contains a control or non-ASCII character");
+    }
+    if (line == 1) {
+      if (text != "ply") return fail(line, "the first line must be 'ply'");
+      continue;
+    }
+    if (free_text) continue;
+    if (keyword == "end_header" && words.size() == 1) break;
+    if (keyword == "format") {
+      if (have_format || !elements.empty() || words.size() != 3 || words[2] != "1.0" ||
+          (words[1] != "ascii" && words[1] != "binary_little_endian" && words[1] != "binary_big_endian"))
+        return fail(line, "expected one 'format ascii|binary_little_endian|binary_big_endian 1.0' before the elements");
+      have_format = true;
+      ascii = words[1] == "ascii";
+    } else if (keyword == "element") {
+      std::uint64_t count = 0;
+      const auto [ptr, ec] = words.size() == 3 ? std::from_chars(words[2].data(), words[2].data() + words[2].size(), count)
+                                               : std::from_chars_result{nullptr, std::errc::invalid_argument};
+      if (ec != std::errc() || ptr != words[2].data() + words[2].size() || count > 0xffffffffull)
+        return fail(line, "expected 'element NAME COUNT' with a count below 2^32");
+      elements.emplace_back(count, 0);
+    } else if (keyword == "property") {
+      if (elements.empty()) return fail(line, "a property before any element");
+      std::uint64_t bytes = 0;
+      if (words.size() == 5 && words[1] == "list") {
+        const auto count_type = kScalarBytes.find(words[2]);
+        if (count_type == kScalarBytes.end() || !is_integer(words[2]) || !kScalarBytes.contains(words[3]))
+          return fail(line, "expected 'property list COUNT_TYPE TYPE NAME' with an integer COUNT_TYPE");
+        bytes = static_cast<std::uint64_t>(count_type->second);
+      } else if (words.size() == 3 && kScalarBytes.contains(words[1])) {
+        bytes = static_cast<std::uint64_t>(kScalarBytes.at(words[1]));
+      } else {
+        return fail(line, "expected 'property TYPE NAME' or 'property list COUNT_TYPE TYPE NAME'");
+      }
+      elements.back().second += ascii ? 2 : bytes;  // ASCII: a digit and a separator at least
+    } else {
+      return fail(line, core::StrCat("unknown keyword '", keyword.substr(0, 32), "'"));
+    }
+  }
+  if (!have_format) return fail(0, "no format line");
+  // The data must be large enough for the counts (the products fit: count < 2^32, bytes < 2^20).
+  std::uint64_t needed = 0;
+  for (const auto& [count, bytes] : elements) needed += count * std::max<std::uint64_t>(bytes, 1);
+  if (needed > size - at)
+    return core::Fail(core::StrCat("the PLY header announces at least ", needed, " bytes of data but the file has ",
+                                   size - at),
+                      {path.string(), 0, 0, ""});
+  return core::Ok();
+}
+
+// The file-system half of the front checks; the bytes go through CheckMeshHead.
 core::Status FrontCheck(const fs::path& path, const MeshLoadConfig& config) {
   const core::Location where{path.string(), 0, 0, ""};
-  const std::string ext = LowerExtension(path);
-  if (std::find(kMeshExtensions.begin(), kMeshExtensions.end(), ext) == kMeshExtensions.end())
-    return core::Fail(core::StrCat("unsupported mesh format '", ext,
-                                   "' (supported: .obj .stl .dae .gltf .glb .ply)"),
-                      where);
+  PF_TRY(CheckMeshFormat(path));
   std::error_code ec;
   if (!fs::is_regular_file(path, ec)) return core::Fail("mesh file not found", where);
   const std::uint64_t size = fs::file_size(path, ec);
   if (ec) return core::Fail(core::StrCat("cannot read mesh file size: ", ec.message()), where);
-  if (size == 0) return core::Fail("mesh file is empty", where);
-  if (size > config.max_file_bytes)
-    return core::Fail(core::StrCat("mesh file is ", size, " bytes, over the limit of ",
-                                   config.max_file_bytes),
-                      where);
-  if (ext == ".stl") {
-    std::ifstream in(path, std::ios::binary);
-    std::array<char, 84> header{};
-    in.read(header.data(), static_cast<std::streamsize>(std::min<std::uint64_t>(size, 84)));
-    std::uint32_t count = 0;
-    if (size >= 84) std::memcpy(&count, header.data() + 80, 4);
-    const bool binary_ok = size >= 84 && 84ull + 50ull * count == size;
-    std::size_t i = 0;
-    while (i < header.size() && std::isspace(static_cast<unsigned char>(header[i]))) ++i;
-    const bool ascii = size >= i + 5 && std::string_view(header.data() + i, 5) == "solid";
-    if (!binary_ok && !ascii)
-      return core::Fail(core::StrCat("not an STL file: a binary STL of ", count,
-                                     " triangles must be ", 84ull + 50ull * count,
-                                     " bytes but the file has ", size,
-                                     ", and it does not start with 'solid' (ASCII STL)"),
-                        where);
-  }
-  return core::Ok();
+  std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(size, kMeshHeadBytes)), '\0');
+  std::ifstream in(path, std::ios::binary);
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  if (static_cast<std::size_t>(in.gcount()) != head.size())
+    return core::Fail("cannot read the start of the mesh file", where);
+  return CheckMeshHead(path, head, size, config);
 }
 
 // OBJ material libraries: a missing or refused `mtllib` is a warning naming its line;
@@ -127,7 +197,61 @@ bool Finite3(const aiVector3D& v) {
   return std::isfinite(v.x) && std::isfinite(v.y) && std::isfinite(v.z);
 }
 
+// `n` scaled to unit length, or +Z when it has none (zero, non-finite). In double precision:
+// the float square of a large component overflows, and n / inf would be a zero normal.
+aiVector3D UnitOrUp(const aiVector3D& n) {
+  const double x = n.x, y = n.y, z = n.z;
+  const double length = std::sqrt(x * x + y * y + z * z);
+  if (!std::isfinite(length) || !(length > 1e-10)) return aiVector3D(0, 0, 1);
+  return aiVector3D(static_cast<float>(x / length), static_cast<float>(y / length), static_cast<float>(z / length));
+}
+
 }  // namespace
+
+core::Status CheckMeshFormat(const fs::path& path) {
+  const std::string ext = LowerExtension(path);
+  if (std::find(kMeshExtensions.begin(), kMeshExtensions.end(), ext) == kMeshExtensions.end())
+    return core::Fail(core::StrCat("unsupported mesh format '", ext,
+                                   "' (supported: .obj .stl .dae .gltf .glb .ply)"),
+                      {path.string(), 0, 0, ""});
+  return core::Ok();
+}
+
+core::Status CheckMeshHead(const fs::path& path, std::string_view head, std::uint64_t size,
+                           const MeshLoadConfig& config) {
+  const core::Location where{path.string(), 0, 0, ""};
+  PF_TRY(CheckMeshFormat(path));
+  if (head.size() != std::min<std::uint64_t>(size, kMeshHeadBytes))
+    return core::Fail(core::StrCat("internal: ", head.size(), " head bytes given for a file of ", size, " bytes"),
+                      where);
+  if (size == 0) return core::Fail("mesh file is empty", where);
+  if (size > config.max_file_bytes)
+    return core::Fail(core::StrCat("mesh file is ", size, " bytes, over the limit of ",
+                                   config.max_file_bytes),
+                      where);
+  if (LowerExtension(path) == ".ply") PF_TRY(CheckPlyHeader(head, size, path));
+  if (LowerExtension(path) == ".stl") {
+    // Binary: an 80-byte header, a little-endian triangle count, 50 bytes per triangle.
+    std::uint32_t count = 0;
+    if (head.size() >= 84) {
+      const auto* b = reinterpret_cast<const unsigned char*>(head.data() + 80);
+      count = static_cast<std::uint32_t>(b[0]) | static_cast<std::uint32_t>(b[1]) << 8 |
+              static_cast<std::uint32_t>(b[2]) << 16 | static_cast<std::uint32_t>(b[3]) << 24;
+    }
+    const bool binary_ok = size >= 84 && 84ull + 50ull * count == size;
+    // ASCII: "solid" after optional white space, within the head.
+    std::size_t i = 0;
+    while (i < head.size() && std::isspace(static_cast<unsigned char>(head[i]))) ++i;
+    const bool ascii = head.substr(i).starts_with("solid");
+    if (!binary_ok && !ascii)
+      return core::Fail(core::StrCat("not an STL file: a binary STL of ", count,
+                                     " triangles must be ", 84ull + 50ull * count,
+                                     " bytes but the file has ", size,
+                                     ", and it does not start with 'solid' (ASCII STL)"),
+                        where);
+  }
+  return core::Ok();
+}
 
 core::Result<MeshData> LoadMesh(const fs::path& path_in, const AssetResolver& resolver,
                                 Warnings* warnings, const MeshLoadConfig& config) {
@@ -138,6 +262,23 @@ core::Result<MeshData> LoadMesh(const fs::path& path_in, const AssetResolver& re
 
   Assimp::Importer importer;
   importer.SetIOHandler(new ConfinedIoSystem(resolver, path));  // importer owns it
+  // Only the readers of the file's format may parse it: when they refuse the content,
+  // Assimp would otherwise try every other reader whose signature search matches (its PLY
+  // reader, for one, takes any file with "ply" in its first 200 bytes).
+  {
+    const std::string ext = LowerExtension(path).substr(1);
+    std::vector<Assimp::BaseImporter*> others;
+    for (std::size_t i = 0; i < importer.GetImporterCount(); ++i) {
+      Assimp::BaseImporter* reader = importer.GetImporter(i);
+      std::set<std::string> extensions;
+      reader->GetExtensionList(extensions);
+      if (!extensions.contains(ext)) others.push_back(reader);
+    }
+    for (Assimp::BaseImporter* reader : others) {
+      // Unregistering hands the reader back to the caller (the importer no longer deletes it).
+      if (importer.UnregisterLoader(reader) == aiReturn_SUCCESS) delete reader;
+    }
+  }
   importer.SetPropertyBool(AI_CONFIG_IMPORT_COLLADA_IGNORE_UP_DIRECTION, true);
   importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE, aiPrimitiveType_POINT | aiPrimitiveType_LINE);
   unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals | aiProcess_SortByPType |
@@ -213,8 +354,7 @@ core::Result<MeshData> LoadMesh(const fs::path& path_in, const AssetResolver& re
         const aiVector3D p = transform * src->mVertices[v];
         aiVector3D n = src->HasNormals() ? normal_matrix * src->mNormals[v] : aiVector3D(0, 0, 1);
         if (!Finite3(p)) bad_values = true;
-        if (!Finite3(n) || n.SquareLength() < 1e-20f) n = aiVector3D(0, 0, 1);
-        n.Normalize();
+        n = UnitOrUp(n);
         mesh.positions.insert(mesh.positions.end(), {p.x, p.y, p.z});
         mesh.normals.insert(mesh.normals.end(), {n.x, n.y, n.z});
         if (src->HasTextureCoords(0)) {

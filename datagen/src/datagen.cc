@@ -1090,6 +1090,9 @@ core::Result<ReplayResult> ReplayEpisode(const fs::path& dataset, std::uint64_t 
   } catch (const json::exception& e) {
     return core::Fail(StrCat("run.json lacks a field: ", e.what()), {run_file.string(), 0, 0, ""});
   }
+  if (config.episodes_per_shard < 1)  // the shard number below divides by it
+    return core::Fail(StrCat("episodes_per_shard must be positive, got ", config.episodes_per_shard),
+                      {run_file.string(), 0, 0, "episodes_per_shard"});
   if (episode >= config.episodes)
     return core::Fail(StrCat("the dataset has episodes 0 to ", config.episodes - 1), {run_file.string(), 0, 0, "--episode"});
   config.out = dataset;

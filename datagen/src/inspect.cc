@@ -21,6 +21,7 @@
 
 #include "pf/core/str.h"
 #include "pf/datagen/hdf5.h"
+#include "pf/datagen/manifest.h"
 #include "pf/datagen/png.h"
 
 namespace pf::datagen {
@@ -383,52 +384,6 @@ Rgb IdColour(std::uint32_t id) { return FromHsv(0.6 + 0.381966 * id, 0.7, 0.95);
 // Reading the dataset.
 
 Location At(const fs::path& file, std::string field = {}) { return Location{file.string(), 0, 0, std::move(field)}; }
-
-core::Result<json> ReadJsonFile(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return Fail("cannot read the file", At(path));
-  std::stringstream text;
-  text << in.rdbuf();
-  json value = json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (value.is_discarded()) return Fail("not valid JSON", At(path));
-  return value;
-}
-
-// The member at `path` (dot-separated) of `root`, with the type `Want`, or an error naming
-// the file and the path.
-template <class Want>
-core::Result<Want> Get(const json& root, std::string_view path, const fs::path& file) {
-  const json* node = &root;
-  std::size_t at = 0;
-  while (at <= path.size()) {
-    const std::size_t dot = std::min(path.find('.', at), path.size());
-    const std::string key(path.substr(at, dot - at));
-    if (!node->is_object() || !node->contains(key)) return Fail("missing", At(file, std::string(path)));
-    node = &(*node)[key];
-    at = dot + 1;
-  }
-  const bool ok = [&] {
-    if constexpr (std::is_same_v<Want, std::string>) return node->is_string();
-    else if constexpr (std::is_same_v<Want, double>) return node->is_number();
-    else if constexpr (std::is_same_v<Want, json>) return true;
-    else return node->is_number_integer() || node->is_number_unsigned();
-  }();
-  if (!ok) return Fail(StrCat("unexpected type: ", node->type_name()), At(file, std::string(path)));
-  if constexpr (std::is_same_v<Want, json>) return *node;
-  else if constexpr (std::is_integral_v<Want>) {
-    if (node->is_number_integer() && node->get<std::int64_t>() < 0 && std::is_unsigned_v<Want>)
-      return Fail("negative", At(file, std::string(path)));
-    return node->get<Want>();
-  } else {
-    return node->get<Want>();
-  }
-}
-
-struct ManifestShard {
-  int shard = 0;
-  std::uint64_t kept = 0;
-  std::string episodes_file;  // relative path of its episodes.hdf5
-};
 
 // The sampled episode: where it lives.
 struct EpisodeRef {
@@ -1226,65 +1181,30 @@ core::Result<DatasetSummary> InspectDataset(const InspectConfig& config) {
   const fs::path manifest_path = dir / "manifest.json";
   if (!fs::exists(manifest_path, ec))
     return Fail("no manifest.json: not a parafab dataset, or its run has not finished", At(manifest_path));
-  PF_ASSIGN_OR_RETURN(const json manifest, ReadJsonFile(manifest_path));
-  if (!manifest.is_object()) return Fail("not a JSON object", At(manifest_path));
-  PF_ASSIGN_OR_RETURN(const std::string format, Get<std::string>(manifest, "format", manifest_path));
-  if (format != "parafab-dataset")
-    return Fail(StrCat("'", format, "' is not a parafab dataset"), At(manifest_path, "format"));
-
-  PF_ASSIGN_OR_RETURN(summary.scenario_name, Get<std::string>(manifest, "scenario.name", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.scenario_hash, Get<std::string>(manifest, "scenario.hash", manifest_path));
-  if (auto source = Get<std::string>(manifest, "scenario.source", manifest_path)) summary.scenario_source = *source;
-  if (auto task = Get<std::string>(manifest, "task", manifest_path)) summary.task = *task;
-  if (auto version = Get<std::string>(manifest, "parafab_version", manifest_path)) summary.parafab_version = *version;
-  PF_ASSIGN_OR_RETURN(summary.seed, Get<std::uint64_t>(manifest, "seed", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.episodes_per_shard, Get<int>(manifest, "episodes_per_shard", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.episodes_attempted, Get<std::uint64_t>(manifest, "counts.episodes_attempted", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.episodes_kept, Get<std::uint64_t>(manifest, "counts.episodes_kept", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.successes, Get<std::uint64_t>(manifest, "counts.successes", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.frames, Get<std::uint64_t>(manifest, "counts.frames", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.shards, Get<int>(manifest, "counts.shards", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.physics_hz, Get<double>(manifest, "rates.physics_hz", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.control_hz, Get<double>(manifest, "rates.control_hz", manifest_path));
-  PF_ASSIGN_OR_RETURN(summary.brain_hz, Get<double>(manifest, "rates.brain_hz", manifest_path));
-  if (auto formats = Get<json>(manifest, "formats", manifest_path); formats && formats->is_array())
-    for (const json& f : *formats)
-      if (f.is_string()) summary.formats.push_back(f.get<std::string>());
-  PF_ASSIGN_OR_RETURN(const json cameras, Get<json>(manifest, "cameras", manifest_path));
-  if (!cameras.is_array()) return Fail("not an array", At(manifest_path, "cameras"));
-  for (std::size_t i = 0; i < cameras.size(); ++i) {
-    const std::string field = StrCat("cameras[", i, "]");
-    InspectCamera camera;
-    PF_ASSIGN_OR_RETURN(camera.name, Get<std::string>(cameras[i], "name", manifest_path));
-    PF_ASSIGN_OR_RETURN(camera.width, Get<std::uint32_t>(cameras[i], "width", manifest_path));
-    PF_ASSIGN_OR_RETURN(camera.height, Get<std::uint32_t>(cameras[i], "height", manifest_path));
-    if (camera.name.empty() || camera.width == 0 || camera.height == 0 || camera.width > 16384 || camera.height > 16384)
-      return Fail("a camera needs a name and a size of 1..16384 pixels", At(manifest_path, field));
-    summary.cameras.push_back(std::move(camera));
-  }
+  PF_ASSIGN_OR_RETURN(DatasetManifest manifest, ReadManifest(manifest_path));
+  summary.scenario_name = manifest.scenario_name;
+  summary.scenario_hash = manifest.scenario_hash;
+  summary.scenario_source = manifest.scenario_source;
+  summary.task = manifest.task;
+  summary.parafab_version = manifest.parafab_version;
+  summary.seed = manifest.seed;
+  summary.episodes_per_shard = manifest.episodes_per_shard;
+  summary.episodes_attempted = manifest.episodes_attempted;
+  summary.episodes_kept = manifest.episodes_kept;
+  summary.successes = manifest.successes;
+  summary.frames = manifest.frames;
+  summary.shards = manifest.num_shards;
+  summary.physics_hz = manifest.physics_hz;
+  summary.control_hz = manifest.control_hz;
+  summary.brain_hz = manifest.brain_hz;
+  summary.formats = manifest.formats;
+  for (const ManifestCamera& camera : manifest.cameras) summary.cameras.push_back({camera.name, camera.width, camera.height});
 
   // Shards and files.
-  PF_ASSIGN_OR_RETURN(const json shards, Get<json>(manifest, "shards", manifest_path));
-  if (!shards.is_array()) return Fail("not an array", At(manifest_path, "shards"));
-  std::vector<ManifestShard> shard_list;
   for (const char* name : {"manifest.json", "run.json"}) summary.files.push_back({name, 0, false});
-  for (std::size_t i = 0; i < shards.size(); ++i) {
-    const std::string field = StrCat("shards[", i, "]");
-    ManifestShard shard;
-    PF_ASSIGN_OR_RETURN(shard.shard, Get<int>(shards[i], "shard", manifest_path));
-    PF_ASSIGN_OR_RETURN(shard.kept, Get<std::uint64_t>(shards[i], "kept", manifest_path));
-    PF_ASSIGN_OR_RETURN(const json files, Get<json>(shards[i], "files", manifest_path));
-    if (!files.is_array()) return Fail("not an array", At(manifest_path, field + ".files"));
-    for (std::size_t f = 0; f < files.size(); ++f) {
-      auto path = Get<std::string>(files[f], "path", manifest_path);
-      if (!path) return Fail("missing or not a string", At(manifest_path, StrCat(field, ".files[", f, "].path")));
-      if (fs::path(*path).is_absolute() || path->find("..") != std::string::npos)
-        return Fail(StrCat("'", *path, "' leaves the dataset directory"), At(manifest_path, StrCat(field, ".files[", f, "].path")));
-      if (fs::path(*path).filename() == "episodes.hdf5") shard.episodes_file = *path;
-      summary.files.push_back({*path, 0, false});
-    }
-    shard_list.push_back(std::move(shard));
-  }
+  for (const ManifestShard& shard : manifest.shards)
+    for (const std::string& file : shard.files) summary.files.push_back({file, 0, false});
+  std::vector<ManifestShard> shard_list = std::move(manifest.shards);
   std::stable_sort(shard_list.begin(), shard_list.end(), [](const ManifestShard& a, const ManifestShard& b) { return a.shard < b.shard; });
   for (InspectFile& file : summary.files) {
     const fs::path path = dir / file.path;

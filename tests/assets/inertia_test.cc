@@ -69,5 +69,22 @@ TEST_CASE("a singular URDF inertia is derived from the collision geometry", "[as
   CHECK(std::abs(I(0, 1)) < 1e-15);
 }
 
+TEST_CASE("an inertia derived from overflowing collision geometry is an error", "[assets][inertia]") {
+  // Found by tests/fuzz (urdf): the box's volume overflows to inf and the derived inertia
+  // was inf/NaN, which the simulator then received.
+  pf::testing::TempDir dir;
+  const auto path = dir.Write("r.urdf", R"(<robot name="r"><link name="a">
+  <inertial><mass value="1"/><inertia ixx="0" iyy="0" izz="0"/></inertial>
+  <collision><geometry><box size="1e200 1e200 1e200"/></geometry></collision>
+</link></robot>)");
+  AssetLibrary library{AssetResolver()};
+  const auto robot = ImportRobot(path.string(), library);
+  REQUIRE_FALSE(robot);
+  CHECK(robot.error().where.file == path.string());
+  CHECK(robot.error().where.line == 1);
+  CHECK(robot.error().where.field == "link[a].inertial.inertia");
+  CHECK_THAT(robot.error().message, Catch::Contains("not finite"));
+}
+
 }  // namespace
 }  // namespace pf::assets

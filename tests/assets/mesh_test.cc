@@ -250,3 +250,63 @@ TEST_CASE("a garbage texture is an error naming the file", "[assets][texture]") 
 
 }  // namespace
 }  // namespace pf::assets
+
+namespace pf::assets {
+namespace {
+
+TEST_CASE("the front checks read only the head they are given", "[assets][mesh]") {
+  // 84 white-space bytes, then more: the 'solid' test used to read past the 84-byte header.
+  const std::string spaces(200, ' ');
+  const auto r = CheckMeshHead("a.stl", std::string_view(spaces).substr(0, 84), 84);
+  REQUIRE_FALSE(r);
+  CHECK_THAT(r.error().message, Catch::Contains("not an STL file"));
+  CHECK(r.error().where.file == "a.stl");
+  CHECK(CheckMeshHead("a.stl", "  solid x\n", 10));
+  CHECK_FALSE(CheckMeshHead("a.stl", "solid", 50));  // the head must be the whole file when it is short
+  CHECK_FALSE(CheckMeshHead("a.txt", "solid", 5));
+  MeshLoadConfig tight;
+  tight.max_file_bytes = 4;
+  CHECK_FALSE(CheckMeshHead("a.obj", "v 0 0 0", 7, tight));
+}
+
+TEST_CASE("PLY headers are checked before Assimp sees them", "[assets][mesh]") {
+  const std::string header = "ply\nformat ascii 1.0\ncomment c\nelement vertex 3\nproperty float x\n"
+                             "property float y\nproperty float z\nelement face 1\n"
+                             "property list uchar int vertex_indices\nend_header\n";
+  const std::string body = "0 0 0\n1 0 0\n0 1 0\n3 0 1 2\n";
+  const std::string good = header + body;
+  CHECK(CheckMeshHead("t.ply", good, good.size()));
+
+  // A header that never ends (Assimp 5.2 loops forever on such a file), junk keywords,
+  // binary bytes, counts far beyond the file's size, a property before any element.
+  const std::string endless = "ply\nformat ascii 1.0\nelement vertex 4\n" + std::string("\x7b\x3f\x00\x00\xc9\x9e", 6) + "\n0 0 0\n";
+  const auto r = CheckMeshHead("t.ply", endless, endless.size());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().where.file == "t.ply");
+  CHECK(r.error().where.line == 4);
+  CHECK_THAT(r.error().message, Catch::Contains("malformed PLY header"));
+  for (const std::string_view bad :
+       {"ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nend_header",
+        "ply\nformat ascii 2.0\nend_header\n", "ply\nformat ascii 1.0\nfoo bar\nend_header\n",
+        "ply\nformat ascii 1.0\nproperty float x\nend_header\n",
+        "ply\nformat ascii 1.0\nelement vertex 99999999999\nproperty float x\nend_header\n0\n",
+        "ply\nformat binary_little_endian 1.0\nelement vertex 4000000000\nproperty float x\nend_header\n0123",
+        "ply\nformat ascii 1.0\nelement face 1\nproperty list float int i\nend_header\n3 0 1 2\n",
+        "ply\nelement vertex 1\nproperty float x\nend_header\n0\n", "plyx\nformat ascii 1.0\nend_header\n"}) {
+    INFO(bad);
+    const auto e = CheckMeshHead("t.ply", bad, bad.size());
+    REQUIRE_FALSE(e);
+    CHECK(e.error().where.file == "t.ply");
+  }
+}
+
+TEST_CASE("a file is parsed only by the readers of its extension", "[assets][mesh]") {
+  pf::testing::TempDir dir;
+  // Not an OBJ, but 'ply' in its first bytes: Assimp would hand it to its PLY reader.
+  const auto r = LoadMesh(dir.Write("x.obj", "ply\nformat ascii 1.0\nelement vertex 4\n\x01\x02\x03\n"), AssetResolver());
+  REQUIRE_FALSE(r);  // the OBJ reader finds no geometry in it
+  CHECK(r.error().where.file == (dir.path() / "x.obj").string());
+}
+
+}  // namespace
+}  // namespace pf::assets

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -58,6 +59,22 @@ struct MeshLoadConfig {
 
 // A warning about an input that still loads (missing .mtl or texture, ...).
 using Warnings = std::vector<core::Error>;
+
+// How many leading bytes of a file CheckMeshHead looks at.
+inline constexpr std::size_t kMeshHeadBytes = 64 * 1024;
+
+// The format check LoadMesh makes first: the extension of `path` names a supported format.
+core::Status CheckMeshFormat(const fs::path& path);
+
+// The checks LoadMesh makes on a file's bytes before Assimp sees them: a supported format
+// (CheckMeshFormat), a size in [1, config.max_file_bytes]; for STL either a binary STL
+// whose triangle count matches the size or text starting with "solid" (after white space);
+// for PLY a well-formed header (ply, format, element, property, comment, end_header lines,
+// ending within kMeshHeadBytes) whose element counts fit the file's size.
+// `head` holds the file's first min(size, kMeshHeadBytes) bytes; `path` names the file in
+// errors and gives its format.
+core::Status CheckMeshHead(const fs::path& path, std::string_view head, std::uint64_t size,
+                           const MeshLoadConfig& config = {});
 
 // Loads a mesh file. `resolver` confines the material library and texture references
 // found inside it; `warnings` receives missing .mtl / texture notes (also logged).
