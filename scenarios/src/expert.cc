@@ -45,24 +45,11 @@ Expert::Expert(const TaskContext& context, int num_envs, const ExpertConfig& con
     : context_(context), config_(config), slots_(static_cast<std::size_t>(num_envs)) {
   const sim::Model& m = context.model();
   const int robot = context.task().robot;
-  // The gripper: the robot's actuated prismatic dofs off the chain from base to tool.
-  const assets::RobotDesc& desc = m.spec().robots[static_cast<std::size_t>(robot)].robot->desc;
-  const int first_body = m.robot_first_body(robot);
-  std::vector<bool> on_chain(desc.links.size(), false);
-  for (int l = m.end_effector_body(robot) - first_body; l >= 0;
-       l = l == 0 ? -1 : desc.joints[static_cast<std::size_t>(l - 1)].parent_link)
-    on_chain[static_cast<std::size_t>(l)] = true;
   posture_.assign(static_cast<std::size_t>(m.num_actuated()), 0.0);
   for (int a = 0; a < m.num_actuated(); ++a)
     posture_[static_cast<std::size_t>(a)] = m.dofs()[static_cast<std::size_t>(m.actuated()[static_cast<std::size_t>(a)])].initial_position;
-  for (int d = m.robot_first_dof(robot); d < m.robot_end_dof(robot); ++d) {
-    const sim::DofInfo& dof = m.dofs()[static_cast<std::size_t>(d)];
-    if (dof.action < 0 || on_chain[static_cast<std::size_t>(dof.link)]) continue;
-    if (desc.joints[static_cast<std::size_t>(dof.joint)].type != assets::JointType::kPrismatic) continue;
-    gripper_actions_.push_back(dof.action);
-    open_.push_back(dof.has_limits ? dof.upper : 0.04);
-    closed_.push_back(dof.has_limits ? dof.lower : 0.0);
-  }
+  // The gripper: the robot's actuated prismatic dofs off the chain from base to tool.
+  grippers_ = sim::GripperJoints(m, robot);
 }
 
 int Expert::PartToPick(const Slot& slot) const {
@@ -101,8 +88,8 @@ void Expert::Reset(const sim::BatchSim& sim, int env, const EpisodeSetup& setup)
   const core::Pose X_WT = sim::EndEffectorPose(sim, env, robot);
   slot.R_home = X_WT.rotation();
   // The fingers' closing direction, in the tool frame (from the first finger's joint axis).
-  if (!gripper_actions_.empty()) {
-    const int dof = m.actuated()[static_cast<std::size_t>(gripper_actions_.front())];
+  if (!grippers_.empty()) {
+    const int dof = grippers_.front().dof;
     const sim::DofInfo& info = m.dofs()[static_cast<std::size_t>(dof)];
     const assets::RobotDesc& desc = m.spec().robots[static_cast<std::size_t>(robot)].robot->desc;
     const core::Pose X_WF = BodyPose(sim, env, m.robot_first_body(robot) + info.link);
@@ -281,8 +268,8 @@ ExpertAction Expert::Act(sim::BatchSim& sim, int env) {
   sim::IkConfig ik;
   ik.posture = posture_;
   sim::JointTargetsTowardsPose(m, task.robot, slot.command, actions, ik, 3);
-  for (std::size_t g = 0; g < gripper_actions_.size(); ++g)
-    actions[static_cast<std::size_t>(gripper_actions_[g])] = slot.gripper > 0.5 ? closed_[g] - config_.grip_squeeze : open_[g];
+  for (const sim::GripperJoint& g : grippers_)
+    actions[static_cast<std::size_t>(g.action)] = slot.gripper > 0.5 ? g.closed - config_.grip_squeeze : g.open;
   return action;
 }
 

@@ -16,6 +16,7 @@
 
 #include "pf/scenarios/task.h"
 #include "pf/sim/batch_sim.h"
+#include "pf/sim/controllers.h"
 
 namespace pf::scenarios {
 
@@ -85,8 +86,7 @@ class Expert {
   const TaskContext& context_;
   ExpertConfig config_;
   std::vector<Slot> slots_;
-  std::vector<int> gripper_actions_;  // action indices of the robot's finger joints
-  std::vector<double> open_, closed_; // per gripper action: open target, closed limit
+  std::vector<sim::GripperJoint> grippers_;  // the robot's finger joints
   std::vector<double> posture_;       // [num_actuated] preferred posture: the initial joint positions
 };
 
