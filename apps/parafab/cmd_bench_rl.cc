@@ -27,7 +27,16 @@ struct BenchRlOptions {
   std::vector<int> envs{1, 64, 1024, 4096};
   std::vector<int> threads{1, 2};
   double seconds = 2.0;  // measuring time per (case, mode)
+  double policy_us = 0.0;  // the caller's work per env per step (a stand-in for inference), µs
 };
+
+// Busy work of `us` microseconds on the calling thread.
+void Spin(double us) {
+  if (us <= 0.0) return;
+  const auto end = Clock::now() + std::chrono::duration<double, std::micro>(us);
+  while (Clock::now() < end) {
+  }
+}
 
 double Since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -87,6 +96,7 @@ core::Result<double> VecRate(const BenchRlOptions& options, const sim::Model& mo
     double elapsed = 0.0;
     while (elapsed < options.seconds) {
       RandomActions(model, all, step++, targets, actions);
+      Spin(options.policy_us * envs);
       PF_TRY(env->Step(actions));
       env_steps += static_cast<std::uint64_t>(envs);
       elapsed = Since(start);
@@ -103,6 +113,7 @@ core::Result<double> VecRate(const BenchRlOptions& options, const sim::Model& mo
     ids.assign(r.env_ids.begin(), r.env_ids.end());
     env_steps += static_cast<std::uint64_t>(r.batch);
     RandomActions(model, ids, step++, targets, actions);
+    Spin(options.policy_us * static_cast<double>(ids.size()));
     PF_TRY(env->Send(actions, ids));
     elapsed = Since(start);
   }
@@ -140,6 +151,7 @@ int RunBenchRl(const BenchRlOptions& options) {
                                     {"batch_size", mode == 0 ? envs : std::max(1, envs / 2)},
                                     {"observation", "state"},
                                     {"action", "joint_position"},
+                                    {"policy_us", options.policy_us},
                                     {"env_steps_per_s", rates[mode]},
                                     {"raw_env_steps_per_s", raw},
                                     {"overhead", raw / rates[mode] - 1.0},
@@ -161,6 +173,10 @@ void RegisterBenchRl(CLI::App* bench, int* exit_code) {
   cmd->add_option("--scenario", options->scenario, "Scenario with a task: file or builtin://NAME")->capture_default_str();
   cmd->add_option("--envs", options->envs, "Env counts")->capture_default_str()->check(CLI::Range(1, 1 << 20));
   cmd->add_option("--threads", options->threads, "Thread counts")->capture_default_str()->check(CLI::Range(1, 1024));
+  cmd->add_option("--policy-us", options->policy_us,
+                  "The caller's work per env per step (µs of busy work standing in for inference): async mode overlaps it "
+                  "with stepping, sync mode cannot; the raw baseline has none")
+      ->capture_default_str()->check(CLI::Range(0.0, 1e6));
   cmd->add_option("--seconds", options->seconds, "Measuring time per case and mode")->capture_default_str()
       ->check(CLI::Range(0.01, 3600.0));
   cmd->callback([options, exit_code] { *exit_code = RunBenchRl(*options); });
