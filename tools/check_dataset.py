@@ -592,6 +592,8 @@ def spec_for(cameras):
         ("cerebellum/brain_frame", "i4", ("N",)),
         ("cerebellum/physics_time", "f8", ("M",)),
         ("cerebellum/applied_torques", "f8", ("M", "D")),
+        ("cerebellum/physics_q", "f8", ("M", "D")),
+        ("cerebellum/physics_qd", "f8", ("M", "D")),
         ("cerebellum/contacts/step", "i4", ("K",)),
         ("cerebellum/contacts/bodies", "i4", ("K", 2)),
         ("cerebellum/contacts/point", "f", ("K", 3)),      # float (width undocumented)
