@@ -12,13 +12,8 @@ assets::AssetResolver MakeResolver(const std::vector<std::string>& extra_roots) 
 
 core::Result<CompiledScenario> Compile(core::Result<scenarios::Scenario> scenario) {
   if (!scenario) return std::unexpected(std::move(scenario).error());
-  auto model = sim::Model::Compile(scenario->model);
-  if (!model) {
-    core::Error error = std::move(model).error();
-    if (error.where.file.empty()) error.where.file = scenario->source.string();
-    return std::unexpected(std::move(error));
-  }
-  return CompiledScenario{std::move(*scenario), std::move(*model)};
+  PF_ASSIGN_OR_RETURN(auto model, scenarios::CompileModel(*scenario));
+  return CompiledScenario{std::move(*scenario), std::move(model)};
 }
 
 int ReportError(const char* command, const core::Error& error) {

@@ -573,13 +573,7 @@ core::Result<std::unique_ptr<VecEnv>> VecEnv::Create(const std::string& scenario
                                  sc.cameras[0].name, "'"),
                           {sc.source.string(), 0, 0, StrCat("cameras[", camera.name, "]")});
   }
-  auto model = sim::Model::Compile(sc.model);
-  if (!model) {
-    core::Error error = std::move(model).error();
-    if (error.where.file.empty()) error.where.file = sc.source.string();
-    return std::unexpected(std::move(error));
-  }
-  impl->model = *model;
+  PF_ASSIGN_OR_RETURN(impl->model, scenarios::CompileModel(sc));
   PF_ASSIGN_OR_RETURN(scenarios::TaskContext context, scenarios::TaskContext::Create(sc, impl->model));
   impl->context = std::make_unique<scenarios::TaskContext>(std::move(context));
   PF_TRY(impl->context->DrawEpisode(config.seed, 0));  // impossible placements fail here

@@ -564,6 +564,16 @@ core::Result<Scenario> ParseScenario(std::string_view text, const std::filesyste
   }
 }
 
+core::Result<std::shared_ptr<const sim::Model>> CompileModel(const Scenario& scenario) {
+  auto model = sim::Model::Compile(scenario.model);
+  if (!model) {
+    core::Error error = std::move(model).error();
+    if (error.where.file.empty()) error.where.file = scenario.source.string();
+    return std::unexpected(std::move(error));
+  }
+  return model;
+}
+
 core::Result<Scenario> LoadScenario(const std::string& path_or_builtin, assets::AssetLibrary& library) {
   if (path_or_builtin.starts_with(kBuiltinScenarioScheme)) {
     const std::string name = path_or_builtin.substr(kBuiltinScenarioScheme.size());

@@ -19,6 +19,7 @@
 #include "pf/assets/library.h"
 #include "pf/core/result.h"
 #include "pf/scenarios/task.h"
+#include "pf/sim/model.h"
 #include "pf/sim/model_spec.h"
 
 namespace pf::scenarios {
@@ -54,6 +55,10 @@ core::Result<Scenario> LoadScenario(const std::string& path_or_builtin, assets::
 // built-in URDFs only).
 core::Result<Scenario> ParseScenario(std::string_view text, const std::filesystem::path& source,
                                      assets::AssetLibrary& library);
+
+// Compiles the scenario's physical part (sim::Model::Compile); an error that names no file
+// is given the scenario's source, so it reads as an error in the scenario.
+core::Result<std::shared_ptr<const sim::Model>> CompileModel(const Scenario& scenario);
 
 // Names of the built-in scenarios, sorted ("default", ...).
 std::vector<std::string_view> BuiltinScenarioNames();
