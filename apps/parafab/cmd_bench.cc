@@ -529,6 +529,7 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   datagen_cmd->callback([datagen_options, exit_code] { *exit_code = RunBenchDatagen(*datagen_options); });
 
   RegisterBenchRl(bench, exit_code);
+  RegisterBenchSoak(bench, exit_code);
 }
 
 }  // namespace pf::apps

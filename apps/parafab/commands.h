@@ -20,7 +20,8 @@ inline constexpr int kExitUsage = 2;
 
 void RegisterValidate(CLI::App& app, int* exit_code);
 void RegisterBench(CLI::App& app, int* exit_code);
-void RegisterBenchRl(CLI::App* bench, int* exit_code);  // bench rl (cmd_bench_rl.cc)
+void RegisterBenchRl(CLI::App* bench, int* exit_code);    // bench rl (cmd_bench_rl.cc)
+void RegisterBenchSoak(CLI::App* bench, int* exit_code);  // bench soak (cmd_bench_soak.cc)
 void RegisterRun(CLI::App& app, int* exit_code);
 void RegisterRender(CLI::App& app, int* exit_code);
 void RegisterReplay(CLI::App& app, int* exit_code);

@@ -95,10 +95,13 @@ struct FrameSlot {
   VkBuffer instance_buffer = VK_NULL_HANDLE;
   MemoryBlock instance_memory;
   std::size_t instance_capacity = 0;
-  // The four layered outputs of views × width × height. Direct: linear images in host-visible
-  // memory that the host reads in place. Otherwise: optimal images, copied each frame into
-  // `readback_buffer` ([num_views × H × W × texel] per output, back to back).
-  std::uint32_t views = 0, width = 0, height = 0;
+  // The four layered outputs of capacity × width × height, of which this frame draws the first
+  // `views` layers. Direct: linear images in host-visible memory that the host reads in place.
+  // Otherwise: optimal images, copied each frame into `readback_buffer` ([views × H × W ×
+  // texel] per output, each output at its capacity's offset). The capacity is the most views
+  // drawn at this size so far: frames with fewer views (a VecEnv's asynchronous batches, its
+  // ended envs) reuse the outputs instead of making new ones.
+  std::uint32_t views = 0, capacity = 0, width = 0, height = 0;
   bool direct = false;
   bool fresh = false;  // direct outputs not drawn into yet (still in the preinitialized layout)
   std::array<VkImage, kNumOutputs> images{};
@@ -141,7 +144,8 @@ struct BatchRenderer::Impl {
   std::uint64_t pass_pixels = 0;
   std::uint32_t views_per_pass = 0;
   // The layered depth buffer for views_per_pass × width × height, shared by every pass of
-  // both slots (passes run one after the other).
+  // both slots (passes run one after the other); made for frames of up to `num_views` views
+  // (the most so far at this size).
   std::uint32_t num_views = 0, width = 0, height = 0;
   VkImage depth_image = VK_NULL_HANDLE;
   MemoryBlock depth_memory;
@@ -188,7 +192,7 @@ core::Status BatchRenderer::Impl::CreateBuffer(VkDeviceSize size, VkBufferUsageF
   info.size = std::max<VkDeviceSize>(size, 4);
   info.usage = usage;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  return VkCheck(vkCreateBuffer(device, &info, nullptr, out), "vkCreateBuffer");
+  return VkCheck(Counted(VkKind::kBuffer, vkCreateBuffer(device, &info, nullptr, out)), "vkCreateBuffer");
 }
 
 core::Status BatchRenderer::Impl::SubmitAndWait(VkCommandBuffer cmd, VkFence fence) {
@@ -215,10 +219,11 @@ core::Status BatchRenderer::Impl::Init(const std::vector<RenderMeshInput>& input
     alloc.commandPool = ctx->command_pool;
     alloc.level = VK_COMMAND_BUFFER_LEVEL_PRIMARY;
     alloc.commandBufferCount = 1;
-    PF_TRY(VkCheck(vkAllocateCommandBuffers(device, &alloc, &slot.cmd), "vkAllocateCommandBuffers"));
+    PF_TRY(VkCheck(Counted(VkKind::kCommandBuffer, vkAllocateCommandBuffers(device, &alloc, &slot.cmd)),
+                   "vkAllocateCommandBuffers"));
     VkFenceCreateInfo fence_info{};
     fence_info.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO;
-    PF_TRY(VkCheck(vkCreateFence(device, &fence_info, nullptr, &slot.fence), "vkCreateFence"));
+    PF_TRY(VkCheck(Counted(VkKind::kFence, vkCreateFence(device, &fence_info, nullptr, &slot.fence)), "vkCreateFence"));
   }
 
   for (VkFormat f : {VK_FORMAT_D32_SFLOAT, VK_FORMAT_X8_D24_UNORM_PACK32, VK_FORMAT_D32_SFLOAT_S8_UINT,
@@ -321,7 +326,7 @@ core::Status BatchRenderer::Impl::UploadMeshes(const std::vector<RenderMeshInput
   struct StagingGuard {
     VkDevice device;
     VkBuffer buffer;
-    ~StagingGuard() { vkDestroyBuffer(device, buffer, nullptr); }
+    ~StagingGuard() { Destroy(device, buffer); }
   } guard{device, staging};
   PF_ASSIGN_OR_RETURN(MemoryBlock staging_memory,
                       AllocateBuffers(*ctx, std::span<const VkBuffer>(&staging, 1),
@@ -356,7 +361,7 @@ core::Status BatchRenderer::Impl::UploadMeshes(const std::vector<RenderMeshInput
 core::Status BatchRenderer::Impl::CreatePipeline() {
   VkPipelineLayoutCreateInfo layout_info{};
   layout_info.sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO;
-  PF_TRY(VkCheck(vkCreatePipelineLayout(device, &layout_info, nullptr, &pipeline_layout),
+  PF_TRY(VkCheck(Counted(VkKind::kPipelineLayout, vkCreatePipelineLayout(device, &layout_info, nullptr, &pipeline_layout)),
                  "vkCreatePipelineLayout"));
 
   // Render passes: 4 outputs (kept) + depth (cleared), all layered; the outputs are
@@ -410,7 +415,8 @@ core::Status BatchRenderer::Impl::CreatePipeline() {
     rp_info.pSubpasses = &subpass;
     rp_info.dependencyCount = 1;
     rp_info.pDependencies = &dep;
-    PF_TRY(VkCheck(vkCreateRenderPass(device, &rp_info, nullptr, load ? &render_pass_load : &render_pass),
+    PF_TRY(VkCheck(Counted(VkKind::kRenderPass,
+                           vkCreateRenderPass(device, &rp_info, nullptr, load ? &render_pass_load : &render_pass)),
                    "vkCreateRenderPass"));
   }
 
@@ -420,15 +426,15 @@ core::Status BatchRenderer::Impl::CreatePipeline() {
     info.sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO;
     info.codeSize = words.size_bytes();
     info.pCode = words.data();
-    return VkCheck(vkCreateShaderModule(device, &info, nullptr, out), "vkCreateShaderModule");
+    return VkCheck(Counted(VkKind::kShaderModule, vkCreateShaderModule(device, &info, nullptr, out)),
+                   "vkCreateShaderModule");
   };
   VkShaderModule vert = VK_NULL_HANDLE, frag = VK_NULL_HANDLE;
   struct ModuleGuard {
     VkDevice device;
     VkShaderModule* modules[2];
     ~ModuleGuard() {
-      for (VkShaderModule* m : modules)
-        if (*m != VK_NULL_HANDLE) vkDestroyShaderModule(device, *m, nullptr);
+      for (VkShaderModule* m : modules) Destroy(device, *m);
     }
   } module_guard{device, {&vert, &frag}};
   PF_TRY(make_module(shaders::BatchVertSpirv(), &vert));
@@ -517,7 +523,7 @@ core::Status BatchRenderer::Impl::CreatePipeline() {
   info.layout = pipeline_layout;
   info.renderPass = render_pass;
   info.subpass = 0;
-  return VkCheck(vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline),
+  return VkCheck(Counted(VkKind::kPipeline, vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline)),
                  "vkCreateGraphicsPipelines");
 }
 
@@ -525,8 +531,7 @@ core::Status BatchRenderer::Impl::EnsureSlot(FrameSlot& slot, std::size_t record
                                              std::uint32_t w, std::uint32_t h) {
   if (records > slot.instance_capacity || slot.instance_buffer == VK_NULL_HANDLE) {
     const std::size_t capacity = std::max<std::size_t>(records, 2 * slot.instance_capacity);
-    if (slot.instance_buffer != VK_NULL_HANDLE) vkDestroyBuffer(device, slot.instance_buffer, nullptr);
-    slot.instance_buffer = VK_NULL_HANDLE;
+    Destroy(device, slot.instance_buffer);
     slot.instance_memory.Free();
     slot.instance_capacity = 0;
     PF_TRY(CreateBuffer(std::max<std::size_t>(capacity, 1) * sizeof(InstanceGpu),
@@ -538,25 +543,28 @@ core::Status BatchRenderer::Impl::EnsureSlot(FrameSlot& slot, std::size_t record
                                         VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT));
     slot.instance_capacity = capacity;
   }
-  if (slot.views != views || slot.width != w || slot.height != h) {
+  if (views > slot.capacity || slot.width != w || slot.height != h) {
     DestroyOutputs(slot);
-    slot.views = views;
+    slot.capacity = views;
     slot.width = w;
     slot.height = h;
     if (!direct_possible || !CreateOutputs(slot, true)) {
       DestroyOutputs(slot);
-      slot.views = views;
+      slot.capacity = views;
       slot.width = w;
       slot.height = h;
       PF_TRY(CreateOutputs(slot, false));
     }
   }
+  slot.views = views;
   if (slot.framebuffers.empty()) {
-    const std::uint32_t passes = (views + views_per_pass - 1) / views_per_pass;
+    // Passes over the whole capacity: a frame with fewer views uses the first ones.
+    const std::uint32_t capacity = slot.capacity;
+    const std::uint32_t passes = (capacity + views_per_pass - 1) / views_per_pass;
     slot.pass_views.assign(static_cast<std::size_t>(passes) * kNumOutputs, VK_NULL_HANDLE);
     slot.framebuffers.assign(passes, VK_NULL_HANDLE);
     for (std::uint32_t p = 0; p < passes; ++p) {
-      const std::uint32_t first = p * views_per_pass, count = std::min(views_per_pass, views - first);
+      const std::uint32_t first = p * views_per_pass, count = std::min(views_per_pass, capacity - first);
       std::array<VkImageView, kNumOutputs + 1> attachments{};
       for (std::uint32_t i = 0; i < kNumOutputs; ++i) {
         VkImageViewCreateInfo info{};
@@ -566,7 +574,7 @@ core::Status BatchRenderer::Impl::EnsureSlot(FrameSlot& slot, std::size_t record
         info.format = kOutputFormats[i];
         info.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, first, count};
         VkImageView& view = slot.pass_views[static_cast<std::size_t>(p) * kNumOutputs + i];
-        PF_TRY(VkCheck(vkCreateImageView(device, &info, nullptr, &view), "vkCreateImageView"));
+        PF_TRY(VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &info, nullptr, &view)), "vkCreateImageView"));
         attachments[i] = view;
       }
       attachments[kNumOutputs] = depth_view;
@@ -578,14 +586,15 @@ core::Status BatchRenderer::Impl::EnsureSlot(FrameSlot& slot, std::size_t record
       info.width = w;
       info.height = h;
       info.layers = count;
-      PF_TRY(VkCheck(vkCreateFramebuffer(device, &info, nullptr, &slot.framebuffers[p]), "vkCreateFramebuffer"));
+      PF_TRY(VkCheck(Counted(VkKind::kFramebuffer, vkCreateFramebuffer(device, &info, nullptr, &slot.framebuffers[p])),
+                     "vkCreateFramebuffer"));
     }
   }
   return core::Ok();
 }
 
 core::Status BatchRenderer::Impl::CreateOutputs(FrameSlot& slot, bool direct) {
-  const std::uint32_t views = slot.views, w = slot.width, h = slot.height;
+  const std::uint32_t views = slot.capacity, w = slot.width, h = slot.height;
   slot.direct = direct;
   for (std::uint32_t i = 0; i < kNumOutputs; ++i) {
     VkImageCreateInfo info{};
@@ -608,7 +617,7 @@ core::Status BatchRenderer::Impl::CreateOutputs(FrameSlot& slot, bool direct) {
           props.maxArrayLayers < views || props.maxExtent.width < w || props.maxExtent.height < h)
         return core::Fail("render: linear outputs not supported at this size");
     }
-    PF_TRY(VkCheck(vkCreateImage(device, &info, nullptr, &slot.images[i]), "vkCreateImage"));
+    PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, &slot.images[i])), "vkCreateImage"));
   }
   if (direct) {
     PF_ASSIGN_OR_RETURN(slot.image_memory,
@@ -653,11 +662,9 @@ core::Status BatchRenderer::Impl::CreateOutputs(FrameSlot& slot, bool direct) {
 namespace {
 
 void DestroyFramebuffers(VkDevice device, FrameSlot& slot) {
-  for (VkFramebuffer fb : slot.framebuffers)
-    if (fb != VK_NULL_HANDLE) vkDestroyFramebuffer(device, fb, nullptr);
+  for (VkFramebuffer& fb : slot.framebuffers) Destroy(device, fb);
   slot.framebuffers.clear();
-  for (VkImageView v : slot.pass_views)
-    if (v != VK_NULL_HANDLE) vkDestroyImageView(device, v, nullptr);
+  for (VkImageView& v : slot.pass_views) Destroy(device, v);
   slot.pass_views.clear();
 }
 
@@ -665,32 +672,26 @@ void DestroyFramebuffers(VkDevice device, FrameSlot& slot) {
 
 void BatchRenderer::Impl::DestroyOutputs(FrameSlot& slot) {
   DestroyFramebuffers(device, slot);
-  for (VkImage& image : slot.images) {
-    if (image != VK_NULL_HANDLE) vkDestroyImage(device, image, nullptr);
-    image = VK_NULL_HANDLE;
-  }
+  for (VkImage& image : slot.images) Destroy(device, image);
   slot.image_memory.Free();
-  if (slot.readback_buffer != VK_NULL_HANDLE) vkDestroyBuffer(device, slot.readback_buffer, nullptr);
-  slot.readback_buffer = VK_NULL_HANDLE;
+  Destroy(device, slot.readback_buffer);
   slot.readback_memory.Free();
   slot.outputs = {};
-  slot.views = slot.width = slot.height = 0;
+  slot.views = slot.capacity = slot.width = slot.height = 0;
   slot.direct = false;
 }
 
 void BatchRenderer::Impl::DestroyDepth() {
   // Framebuffers name the depth view: each slot makes new ones when it next draws.
   for (FrameSlot& slot : slots) DestroyFramebuffers(device, slot);
-  if (depth_view != VK_NULL_HANDLE) vkDestroyImageView(device, depth_view, nullptr);
-  depth_view = VK_NULL_HANDLE;
-  if (depth_image != VK_NULL_HANDLE) vkDestroyImage(device, depth_image, nullptr);
-  depth_image = VK_NULL_HANDLE;
+  Destroy(device, depth_view);
+  Destroy(device, depth_image);
   depth_memory.Free();
   num_views = width = height = 0;
 }
 
 core::Status BatchRenderer::Impl::EnsureDepth(std::uint32_t views, std::uint32_t w, std::uint32_t h) {
-  if (views == num_views && w == width && h == height) return core::Ok();
+  if (views <= num_views && w == width && h == height) return core::Ok();
   const VkPhysicalDeviceLimits& limits = ctx->properties.limits;
   const std::uint32_t max_layers = std::min(limits.maxImageArrayLayers, limits.maxFramebufferLayers);
   if (views > max_layers)
@@ -717,7 +718,7 @@ core::Status BatchRenderer::Impl::EnsureDepth(std::uint32_t views, std::uint32_t
   info.usage = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
   info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
   info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  PF_TRY(VkCheck(vkCreateImage(device, &info, nullptr, &depth_image), "vkCreateImage"));
+  PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, &depth_image)), "vkCreateImage"));
   PF_ASSIGN_OR_RETURN(depth_memory, AllocateImages(*ctx, std::span<const VkImage>(&depth_image, 1),
                                                    VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
   VkImageViewCreateInfo view_info{};
@@ -726,7 +727,8 @@ core::Status BatchRenderer::Impl::EnsureDepth(std::uint32_t views, std::uint32_t
   view_info.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY;
   view_info.format = depth_format;
   view_info.subresourceRange = {VK_IMAGE_ASPECT_DEPTH_BIT, 0, 1, 0, layers};
-  PF_TRY(VkCheck(vkCreateImageView(device, &view_info, nullptr, &depth_view), "vkCreateImageView"));
+  PF_TRY(VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &view_info, nullptr, &depth_view)),
+                 "vkCreateImageView"));
   num_views = views;
   width = w;
   height = h;
@@ -739,17 +741,20 @@ BatchRenderer::Impl::~Impl() {
   DestroyDepth();
   for (FrameSlot& slot : slots) {
     DestroyOutputs(slot);
-    if (slot.instance_buffer != VK_NULL_HANDLE) vkDestroyBuffer(device, slot.instance_buffer, nullptr);
+    Destroy(device, slot.instance_buffer);
     slot.instance_memory.Free();
-    if (slot.fence != VK_NULL_HANDLE) vkDestroyFence(device, slot.fence, nullptr);
-    if (slot.cmd != VK_NULL_HANDLE) vkFreeCommandBuffers(device, ctx->command_pool, 1, &slot.cmd);
+    Destroy(device, slot.fence);
+    if (slot.cmd != VK_NULL_HANDLE) {
+      vkFreeCommandBuffers(device, ctx->command_pool, 1, &slot.cmd);
+      NoteLive(VkKind::kCommandBuffer, -1);
+    }
   }
-  if (vertex_buffer != VK_NULL_HANDLE) vkDestroyBuffer(device, vertex_buffer, nullptr);
-  if (index_buffer != VK_NULL_HANDLE) vkDestroyBuffer(device, index_buffer, nullptr);
-  if (pipeline != VK_NULL_HANDLE) vkDestroyPipeline(device, pipeline, nullptr);
-  if (render_pass != VK_NULL_HANDLE) vkDestroyRenderPass(device, render_pass, nullptr);
-  if (render_pass_load != VK_NULL_HANDLE) vkDestroyRenderPass(device, render_pass_load, nullptr);
-  if (pipeline_layout != VK_NULL_HANDLE) vkDestroyPipelineLayout(device, pipeline_layout, nullptr);
+  Destroy(device, vertex_buffer);
+  Destroy(device, index_buffer);
+  Destroy(device, pipeline);
+  Destroy(device, render_pass);
+  Destroy(device, render_pass_load);
+  Destroy(device, pipeline_layout);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -917,7 +922,7 @@ void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
       b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
       b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
       b.image = slot.images[i];
-      b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, slot.views};
+      b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, slot.capacity};
     }
     vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT, 0, 0,
                          nullptr, 0, nullptr, kNumOutputs, before.data());
@@ -930,7 +935,8 @@ void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
   const VkViewport viewport{0.0f, 0.0f, static_cast<float>(slot.width), static_cast<float>(slot.height), 0.0f, 1.0f};
   const std::array<VkBuffer, 2> vertex_buffers = {vertex_buffer, slot.instance_buffer};
   const std::array<VkDeviceSize, 2> offsets = {0, 0};
-  for (std::uint32_t p = 0; p < slot.framebuffers.size(); ++p) {
+  const std::uint32_t passes = (slot.views + views_per_pass - 1) / views_per_pass;  // of the frame
+  for (std::uint32_t p = 0; p < passes; ++p) {
     VkRenderPassBeginInfo rp{};
     rp.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
     rp.renderPass = slot.direct ? render_pass_load : render_pass;
@@ -968,7 +974,7 @@ void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
     b.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     b.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
     b.image = slot.images[i];
-    b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, slot.views};
+    b.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, slot.capacity};
   }
   vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_COLOR_ATTACHMENT_OUTPUT_BIT,
                        slot.direct ? VK_PIPELINE_STAGE_HOST_BIT : VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr,

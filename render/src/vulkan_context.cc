@@ -1,6 +1,8 @@
 #include "pf/render/vulkan_context.h"
 
 #include <algorithm>
+#include <array>
+#include <atomic>
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -154,7 +156,7 @@ core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation) {
   info.ppEnabledLayerNames = layers.data();
   info.enabledExtensionCount = static_cast<std::uint32_t>(extensions.size());
   info.ppEnabledExtensionNames = extensions.data();
-  const VkResult r = vkCreateInstance(&info, nullptr, &impl->instance);
+  const VkResult r = Counted(VkKind::kInstance, vkCreateInstance(&info, nullptr, &impl->instance));
   if (r == VK_ERROR_INCOMPATIBLE_DRIVER)
     return core::Fail("vulkan: no Vulkan 1.1 driver found (install a GPU driver, or "
                       "mesa-vulkan-drivers for the lavapipe CPU device)");
@@ -164,7 +166,7 @@ core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation) {
     auto create = reinterpret_cast<PFN_vkCreateDebugUtilsMessengerEXT>(
         vkGetInstanceProcAddr(impl->instance, "vkCreateDebugUtilsMessengerEXT"));
     if (!create) return core::Fail("vulkan: vkCreateDebugUtilsMessengerEXT is missing");
-    PF_TRY(VkCheck(create(impl->instance, &messenger_info, nullptr, &impl->messenger),
+    PF_TRY(VkCheck(Counted(VkKind::kDebugMessenger, create(impl->instance, &messenger_info, nullptr, &impl->messenger)),
                    "vkCreateDebugUtilsMessengerEXT"));
   }
   impl->validation = validation;
@@ -258,6 +260,44 @@ int FindMemoryType(const VkPhysicalDeviceMemoryProperties& props, std::uint32_t 
   return fallback;
 }
 
+namespace {
+
+constexpr std::array<const char*, static_cast<std::size_t>(VkKind::kCount)> kKindNames = {
+    "instance", "debug_messenger", "device", "command_pool", "command_buffer", "fence", "device_memory", "buffer",
+    "image", "image_view", "framebuffer", "render_pass", "pipeline_layout", "pipeline", "shader_module"};
+std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(VkKind::kCount)> live_objects{};
+
+template <typename Handle, typename Fn>
+void DestroyCounted(VkDevice device, Handle& handle, VkKind kind, Fn destroy) {
+  if (handle == VK_NULL_HANDLE) return;
+  destroy(device, handle, nullptr);
+  handle = VK_NULL_HANDLE;
+  NoteLive(kind, -1);
+}
+
+}  // namespace
+
+void NoteLive(VkKind kind, int delta) {
+  live_objects[static_cast<std::size_t>(kind)].fetch_add(delta, std::memory_order_relaxed);
+}
+
+void Destroy(VkDevice d, VkBuffer& h) { DestroyCounted(d, h, VkKind::kBuffer, vkDestroyBuffer); }
+void Destroy(VkDevice d, VkImage& h) { DestroyCounted(d, h, VkKind::kImage, vkDestroyImage); }
+void Destroy(VkDevice d, VkImageView& h) { DestroyCounted(d, h, VkKind::kImageView, vkDestroyImageView); }
+void Destroy(VkDevice d, VkFramebuffer& h) { DestroyCounted(d, h, VkKind::kFramebuffer, vkDestroyFramebuffer); }
+void Destroy(VkDevice d, VkFence& h) { DestroyCounted(d, h, VkKind::kFence, vkDestroyFence); }
+void Destroy(VkDevice d, VkRenderPass& h) { DestroyCounted(d, h, VkKind::kRenderPass, vkDestroyRenderPass); }
+void Destroy(VkDevice d, VkPipelineLayout& h) { DestroyCounted(d, h, VkKind::kPipelineLayout, vkDestroyPipelineLayout); }
+void Destroy(VkDevice d, VkPipeline& h) { DestroyCounted(d, h, VkKind::kPipeline, vkDestroyPipeline); }
+void Destroy(VkDevice d, VkShaderModule& h) { DestroyCounted(d, h, VkKind::kShaderModule, vkDestroyShaderModule); }
+
+std::vector<VulkanObjectCount> LiveVulkanObjects() {
+  std::vector<VulkanObjectCount> out;
+  for (std::size_t i = 0; i < kKindNames.size(); ++i)
+    out.push_back({kKindNames[i], live_objects[i].load(std::memory_order_relaxed)});
+  return out;
+}
+
 MemoryBlock& MemoryBlock::operator=(MemoryBlock&& other) noexcept {
   if (this != &other) {
     Free();
@@ -274,6 +314,7 @@ void MemoryBlock::Free() {
   if (memory != VK_NULL_HANDLE) {
     if (mapped) vkUnmapMemory(device, memory);
     vkFreeMemory(device, memory, nullptr);
+    NoteLive(VkKind::kDeviceMemory, -1);
   }
   memory = VK_NULL_HANDLE;
   mapped = nullptr;
@@ -304,7 +345,7 @@ core::Result<MemoryBlock> AllocateFor(const VulkanContext::Impl& ctx,
   info.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO;
   info.allocationSize = std::max<VkDeviceSize>(size, 1);
   info.memoryTypeIndex = static_cast<std::uint32_t>(type);
-  PF_TRY(VkCheck(vkAllocateMemory(ctx.device, &info, nullptr, &block.memory),
+  PF_TRY(VkCheck(Counted(VkKind::kDeviceMemory, vkAllocateMemory(ctx.device, &info, nullptr, &block.memory)),
                  core::StrCat("vkAllocateMemory (", size, " bytes)")));
   block.flags = ctx.memory_properties.memoryTypes[type].propertyFlags;
   if (block.flags & VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT) {
@@ -347,15 +388,25 @@ core::Result<MemoryBlock> AllocateImages(const VulkanContext::Impl& ctx,
 VulkanContext::Impl::~Impl() {
   if (device != VK_NULL_HANDLE) {
     vkDeviceWaitIdle(device);
-    if (command_pool != VK_NULL_HANDLE) vkDestroyCommandPool(device, command_pool, nullptr);
+    if (command_pool != VK_NULL_HANDLE) {
+      vkDestroyCommandPool(device, command_pool, nullptr);
+      NoteLive(VkKind::kCommandPool, -1);
+    }
     vkDestroyDevice(device, nullptr);
+    NoteLive(VkKind::kDevice, -1);
   }
   if (messenger != VK_NULL_HANDLE) {
     auto destroy = reinterpret_cast<PFN_vkDestroyDebugUtilsMessengerEXT>(
         vkGetInstanceProcAddr(instance, "vkDestroyDebugUtilsMessengerEXT"));
-    if (destroy) destroy(instance, messenger, nullptr);
+    if (destroy) {
+      destroy(instance, messenger, nullptr);
+      NoteLive(VkKind::kDebugMessenger, -1);
+    }
   }
-  if (instance != VK_NULL_HANDLE) vkDestroyInstance(instance, nullptr);
+  if (instance != VK_NULL_HANDLE) {
+    vkDestroyInstance(instance, nullptr);
+    NoteLive(VkKind::kInstance, -1);
+  }
 }
 
 bool ValidationFromEnvironment() {
@@ -418,7 +469,7 @@ core::Result<std::shared_ptr<VulkanContext>> VulkanContext::Create(const RenderC
   features12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
   features12.shaderOutputLayer = VK_TRUE;
   if (impl->info.shader_output_layer) device_info.pNext = &features12;
-  PF_TRY(VkCheck(vkCreateDevice(impl->physical_device, &device_info, nullptr, &impl->device),
+  PF_TRY(VkCheck(Counted(VkKind::kDevice, vkCreateDevice(impl->physical_device, &device_info, nullptr, &impl->device)),
                  core::StrCat("vkCreateDevice (", impl->info.name, ")")));
   vkGetDeviceQueue(impl->device, impl->queue_family, 0, &impl->queue);
 
@@ -426,7 +477,7 @@ core::Result<std::shared_ptr<VulkanContext>> VulkanContext::Create(const RenderC
   pool_info.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO;
   pool_info.flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT;
   pool_info.queueFamilyIndex = impl->queue_family;
-  PF_TRY(VkCheck(vkCreateCommandPool(impl->device, &pool_info, nullptr, &impl->command_pool),
+  PF_TRY(VkCheck(Counted(VkKind::kCommandPool, vkCreateCommandPool(impl->device, &pool_info, nullptr, &impl->command_pool)),
                  "vkCreateCommandPool"));
   if (config.tune_malloc_for_cpu_device && impl->info.type == "cpu") TuneMallocForCpuDevice();
   core::LogInfo("vulkan: using ", impl->info.name, " (", impl->info.type, ")",

@@ -23,6 +23,30 @@ inline core::Status VkCheck(VkResult result, std::string_view what) {
   return core::Fail(core::StrCat("vulkan: ", what, " failed: ", VkResultName(result)));
 }
 
+// Live-object bookkeeping behind LiveVulkanObjects(): render/ creates every Vulkan object
+// through Counted(kind, vkCreate...(...)) and destroys it through Destroy(device, handle)
+// (or NoteLive(kind, -1) beside the call, for the few without a Destroy overload).
+enum class VkKind : int {
+  kInstance, kDebugMessenger, kDevice, kCommandPool, kCommandBuffer, kFence, kDeviceMemory, kBuffer,
+  kImage, kImageView, kFramebuffer, kRenderPass, kPipelineLayout, kPipeline, kShaderModule, kCount
+};
+void NoteLive(VkKind kind, int delta);
+// `result`, after counting one new `kind` object when it is VK_SUCCESS.
+inline VkResult Counted(VkKind kind, VkResult result) {
+  if (result == VK_SUCCESS) NoteLive(kind, +1);
+  return result;
+}
+// Destroys the object when there is one, counts it gone and nulls the handle.
+void Destroy(VkDevice device, VkBuffer& handle);
+void Destroy(VkDevice device, VkImage& handle);
+void Destroy(VkDevice device, VkImageView& handle);
+void Destroy(VkDevice device, VkFramebuffer& handle);
+void Destroy(VkDevice device, VkFence& handle);
+void Destroy(VkDevice device, VkRenderPass& handle);
+void Destroy(VkDevice device, VkPipelineLayout& handle);
+void Destroy(VkDevice device, VkPipeline& handle);
+void Destroy(VkDevice device, VkShaderModule& handle);
+
 struct VulkanContext::Impl {
   VkInstance instance = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;

@@ -7,7 +7,9 @@
 #include <cstdlib>
 #include <filesystem>
 #include <cstdio>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "support/test_support.h"
 
@@ -128,6 +130,50 @@ TEST_CASE("parafab render writes PNGs, raw depth and ids and camera.json, and ke
   CHECK(std::filesystem::last_write_time(out / "view000_rgb.png") == before);
   CHECK(RunParafab("render --out " + out.string() + " --width 64 --height 48 --overwrite").exit_code == 0);
   CHECK(RunParafab("render --out " + out.string() + " --width 4").exit_code == 2);
+}
+
+}  // namespace
+
+namespace {
+
+// The integer after "key": in a JSON line, or -1.
+long long JsonInt(const std::string& line, const std::string& key) {
+  const std::string needle = "\"" + key + "\":";
+  const std::size_t at = line.find(needle);
+  return at == std::string::npos ? -1 : std::stoll(line.substr(at + needle.size()));
+}
+
+// Not a speed figure: whether the counts a leak would move stay put while the work repeats.
+TEST_CASE("parafab bench soak: open files and live Vulkan objects repeat exactly from cycle to cycle", "[apps][cli][soak]") {
+  const Run r = RunParafab(
+      "bench soak --cycles 4 --interval-s 0.1 --warmup-minutes 0 --datagen-episodes 1 --datagen-envs 1 --envs 2 "
+      "--steps 16 --max-episode-steps 5");
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> samples;
+  std::string summary;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"bench\":\"soak\"") == std::string::npos) continue;
+    (line.find("\"summary\":true") != std::string::npos ? summary : samples.emplace_back()) = line;
+  }
+  // The start, then one sample after each cycle (each takes longer than 0.1 s).
+  REQUIRE(samples.size() == 5);
+  REQUIRE(!summary.empty());
+  CHECK(JsonInt(samples.back(), "datagen_runs") == 4);
+  CHECK(JsonInt(samples.back(), "vecenv_episodes") > 0);
+  // From the first sample after a cycle on (the start one precedes the first frames).
+  for (std::size_t i = 2; i < samples.size(); ++i) {
+    INFO(samples[i]);
+    CHECK(JsonInt(samples[i], "open_fds") == JsonInt(samples[1], "open_fds"));
+    CHECK(JsonInt(samples[i], "vk_objects") == JsonInt(samples[1], "vk_objects"));
+    CHECK(JsonInt(samples[i], "cycles") > JsonInt(samples[i - 1], "cycles"));
+  }
+  CHECK(JsonInt(samples[1], "vk_objects") > 0);
+  CHECK(JsonInt(summary, "open_fds_min") == JsonInt(summary, "open_fds_max"));
+  CHECK(JsonInt(summary, "vk_objects_min") == JsonInt(summary, "vk_objects_max"));
+  CHECK(JsonInt(summary, "faults") == 0);
+  CHECK(RunParafab("bench soak --minutes 0").exit_code == 2);
 }
 
 }  // namespace

@@ -58,8 +58,10 @@ class BatchRenderer {
   BatchRenderer& operator=(const BatchRenderer&) = delete;
 
   // Renders every (env, camera) view of `snapshot` and waits for the results below (valid
-  // until the next Render or Submit). Render targets are (re)allocated only when the number
-  // of views or the view size changes. Fails when frames are still in flight.
+  // until the next Render or Submit). Render targets are (re)allocated only when the view
+  // size changes or a frame has more views than any before it at this size: frames with
+  // fewer views draw into the first layers of the same targets. Fails when frames are still
+  // in flight.
   core::Status Render(const core::RenderSnapshot& snapshot);
 
   // Pipelined use: Submit records and submits a frame and returns without waiting; Collect

@@ -70,6 +70,15 @@ struct DeviceInfo {
 // The Vulkan devices on this machine. Fails when there is no Vulkan loader or driver.
 core::Result<std::vector<DeviceInfo>> ListDevices();
 
+// Vulkan objects that render/ holds now, process-wide, per kind ("instance", "device",
+// "buffer", "image", "device_memory", ...; every kind listed, zeros included): a leak shows
+// as a count that grows while the work repeats (parafab bench soak prints them).
+struct VulkanObjectCount {
+  std::string kind;
+  std::int64_t live = 0;
+};
+std::vector<VulkanObjectCount> LiveVulkanObjects();
+
 class VulkanContext {
  public:
   static core::Result<std::shared_ptr<VulkanContext>> Create(const RenderConfig& config = {});
