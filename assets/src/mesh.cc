@@ -281,12 +281,30 @@ core::Result<MeshData> LoadMesh(const fs::path& path_in, const AssetResolver& re
   }
   importer.SetPropertyBool(AI_CONFIG_IMPORT_COLLADA_IGNORE_UP_DIRECTION, true);
   importer.SetPropertyInteger(AI_CONFIG_PP_SBP_REMOVE, aiPrimitiveType_POINT | aiPrimitiveType_LINE);
-  unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals | aiProcess_SortByPType |
-                   aiProcess_ValidateDataStructure;
+  // Two stages: parse and validate, then post-process. In between, faces without vertices
+  // are refused and each mesh's primitive types are set from its faces: Assimp 5.2's PLY
+  // reader makes empty faces from some malformed data and marks them as polygons, which
+  // trips an assertion (aborting the process) in the triangulation step.
+  unsigned flags = aiProcess_Triangulate | aiProcess_GenSmoothNormals | aiProcess_SortByPType;
   if (config.join_identical_vertices) flags |= aiProcess_JoinIdenticalVertices;
   const aiScene* scene = nullptr;
   try {
-    scene = importer.ReadFile(path.string(), flags);
+    scene = importer.ReadFile(path.string(), aiProcess_ValidateDataStructure);
+    if (scene != nullptr) {
+      for (unsigned m = 0; m < scene->mNumMeshes; ++m) {
+        aiMesh* mesh = scene->mMeshes[m];
+        unsigned types = 0;
+        for (unsigned f = 0; f < mesh->mNumFaces; ++f) {
+          const unsigned n = mesh->mFaces[f].mNumIndices;
+          if (n == 0)
+            return core::Fail(core::StrCat("face ", f, " of mesh ", m, " has no vertices (corrupt file)"), where);
+          types |= n == 1 ? aiPrimitiveType_POINT : n == 2 ? aiPrimitiveType_LINE : n == 3 ? aiPrimitiveType_TRIANGLE
+                                                                                           : aiPrimitiveType_POLYGON;
+        }
+        mesh->mPrimitiveTypes = types;
+      }
+      scene = importer.ApplyPostProcessing(flags);
+    }
   } catch (const std::exception& e) {
     return core::Fail(core::StrCat("mesh importer failed: ", e.what()), where);
   }

@@ -308,5 +308,20 @@ TEST_CASE("a file is parsed only by the readers of its extension", "[assets][mes
   CHECK(r.error().where.file == (dir.path() / "x.obj").string());
 }
 
+// Found by the mesh fuzz target: one vertex line short, so Assimp's PLY reader turns the
+// rest into faces, one of them empty and marked a polygon; its triangulation step then
+// aborted the process on an assertion.
+TEST_CASE("a PLY whose data makes a face without vertices is an error, not an abort", "[assets][mesh]") {
+  pf::testing::TempDir dir;
+  const auto path = dir.Write("short.ply",
+                              "ply\nformat ascii 1.0\nelement vertex 5\nproperty float x\nproperty float y\n"
+                              "property float z\nelement face 4\nproperty list uchar int vertex_indices\nend_header\n"
+                              "0 0 0\n1 0 0\n0 1 0\n0 0 1\n3 0 2 1\n3 0 1 3\n3 0 3 2\n3 1 2 3\n~");
+  const auto r = LoadMesh(path, AssetResolver());
+  REQUIRE_FALSE(r);
+  CHECK(r.error().where.file == path.string());
+  CHECK_THAT(r.error().message, Catch::Contains("no vertices"));
+}
+
 }  // namespace
 }  // namespace pf::assets
