@@ -124,6 +124,96 @@ core::Result<std::string> ReadText(const fs::path& path) {
   return s.str();
 }
 
+// A finished shard's shard.json, as the manifest and replay read it. The file may have been
+// edited or damaged since it was written (a resumed run or a replay reads what is on disk),
+// so every field used is checked for presence and type; errors name the file and field.
+struct ShardSummary {
+  std::string text;  // the file's bytes (the manifest lists its size and sha256)
+  std::uint64_t first_episode = 0, end_episode = 0, kept = 0, successes = 0, frames = 0;
+  struct File {
+    std::string path;  // relative to the shard directory, inside it
+    std::uint64_t bytes = 0;
+    std::string sha256;
+  };
+  std::vector<File> files;
+  struct Episode {
+    std::uint64_t episode = 0, control_steps = 0;
+    std::string trajectory_hash;
+    bool success = false;
+  };
+  std::vector<Episode> episodes;
+};
+
+core::Result<ShardSummary> ReadShardSummary(const fs::path& file) {
+  ShardSummary out;
+  PF_ASSIGN_OR_RETURN(out.text, ReadText(file));
+  const auto fail = [&](const std::string& field, std::string_view what) {
+    return core::Fail(StrCat("shard summary: ", what), {file.string(), 0, 0, field});
+  };
+  const json j = json::parse(out.text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return fail("", "not a JSON object");
+  const auto member = [](const json& parent, const std::string& key) -> const json* {
+    const auto it = parent.find(key);
+    return it == parent.end() ? nullptr : &*it;
+  };
+  const auto count = [&](const json& parent, const std::string& key, const std::string& field,
+                         std::uint64_t* value) -> core::Status {
+    const json* v = member(parent, key);
+    if (v == nullptr || !v->is_number_unsigned()) return fail(field, "expected a non-negative integer");
+    *value = v->get<std::uint64_t>();
+    return core::Ok();
+  };
+  const json* range = member(j, "episodes");
+  if (range == nullptr || !range->is_array() || range->size() != 2 || !(*range)[0].is_number_unsigned() ||
+      !(*range)[1].is_number_unsigned() || (*range)[0].get<std::uint64_t>() > (*range)[1].get<std::uint64_t>())
+    return fail("episodes", "expected [first, end] with first <= end");
+  out.first_episode = (*range)[0].get<std::uint64_t>();
+  out.end_episode = (*range)[1].get<std::uint64_t>();
+  PF_TRY(count(j, "kept", "kept", &out.kept));
+  PF_TRY(count(j, "successes", "successes", &out.successes));
+  PF_TRY(count(j, "frames", "frames", &out.frames));
+  const json* files = member(j, "files");
+  if (files == nullptr || !files->is_array()) return fail("files", "expected an array");
+  for (std::size_t i = 0; i < files->size(); ++i) {
+    const json& f = (*files)[i];
+    const std::string field = StrCat("files[", i, "]");
+    if (!f.is_object()) return fail(field, "expected an object");
+    ShardSummary::File entry;
+    const json* path = member(f, "path");
+    const json* sha = member(f, "sha256");
+    if (path == nullptr || !path->is_string()) return fail(field + ".path", "expected a string");
+    entry.path = path->get<std::string>();
+    const fs::path relative(entry.path);
+    bool inside = !entry.path.empty() && relative.is_relative();
+    for (const fs::path& part : relative) inside = inside && part != ".." && part != ".";
+    if (!inside) return fail(field + ".path", "expected a path inside the shard directory");
+    PF_TRY(count(f, "bytes", field + ".bytes", &entry.bytes));
+    if (sha == nullptr || !sha->is_string() || sha->get<std::string>().size() != 64 ||
+        sha->get<std::string>().find_first_not_of("0123456789abcdef") != std::string::npos)
+      return fail(field + ".sha256", "expected 64 lower-case hex digits");
+    entry.sha256 = sha->get<std::string>();
+    out.files.push_back(std::move(entry));
+  }
+  const json* list = member(j, "episode_list");
+  if (list == nullptr || !list->is_array()) return fail("episode_list", "expected an array");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const json& e = (*list)[i];
+    const std::string field = StrCat("episode_list[", i, "]");
+    if (!e.is_object()) return fail(field, "expected an object");
+    ShardSummary::Episode entry;
+    PF_TRY(count(e, "episode", field + ".episode", &entry.episode));
+    PF_TRY(count(e, "control_steps", field + ".control_steps", &entry.control_steps));
+    const json* hash = member(e, "trajectory_hash");
+    const json* success = member(e, "success");
+    if (hash == nullptr || !hash->is_string()) return fail(field + ".trajectory_hash", "expected a string");
+    if (success == nullptr || !success->is_boolean()) return fail(field + ".success", "expected true or false");
+    entry.trajectory_hash = hash->get<std::string>();
+    entry.success = success->get<bool>();
+    out.episodes.push_back(std::move(entry));
+  }
+  return out;
+}
+
 // Finished episodes held in memory between hand-over to the writer thread and the end of
 // their writing. Every HeldEpisode counts itself from construction until destroyed,
 // wherever it is kept (the hand-over queue, the reorder buffer), so the peak is what the
@@ -950,29 +1040,30 @@ core::Status Runner::MaybeWriteManifest() {
   for (std::uint64_t s = 0; s < num_shards_total_; ++s) {
     const fs::path file = shards / ShardName(s) / "shard.json";
     if (!fs::exists(file, ec)) return core::Ok();  // other processes are still at work
-    PF_ASSIGN_OR_RETURN(const std::string text, ReadText(file));
-    const json shard = json::parse(text, nullptr, false);
-    if (shard.is_discarded()) return core::Fail("not valid JSON", {file.string(), 0, 0, ""});
-    kept += shard.value("kept", std::uint64_t{0});
-    successes += shard.value("successes", std::uint64_t{0});
-    frames += shard.value("frames", std::uint64_t{0});
-    const auto range = shard["episodes"];
-    attempted += range[1].get<std::uint64_t>() - range[0].get<std::uint64_t>();
+    PF_ASSIGN_OR_RETURN(const ShardSummary shard, ReadShardSummary(file));
+    kept += shard.kept;
+    successes += shard.successes;
+    frames += shard.frames;
+    attempted += shard.end_episode - shard.first_episode;
     if (rlds_) {
       RldsShardInfo info;
-      info.episodes = shard.value("kept", std::uint64_t{0});
-      for (const json& f : shard["files"])
-        if (f["path"].get<std::string>() == RldsShardFile(labels_)) info.bytes = f["bytes"].get<std::uint64_t>();
+      info.episodes = shard.kept;
+      for (const ShardSummary::File& f : shard.files)
+        if (f.path == RldsShardFile(labels_)) info.bytes = f.bytes;
       rlds_shards.push_back(info);
     }
     json files = json::array();
-    for (const json& f : shard["files"])
-      files.push_back({{"path", StrCat("shards/", ShardName(s), "/", f["path"].get<std::string>())},
-                       {"bytes", f["bytes"]}, {"sha256", f["sha256"]}});
-    PF_ASSIGN_OR_RETURN(const std::string shard_sha, Sha256File(file));
-    files.push_back({{"path", StrCat("shards/", ShardName(s), "/shard.json")}, {"bytes", text.size()}, {"sha256", shard_sha}});
-    list.push_back({{"shard", s}, {"episodes", range}, {"kept", shard["kept"]}, {"successes", shard["successes"]},
-                    {"frames", shard["frames"]}, {"files", files}});
+    for (const ShardSummary::File& f : shard.files)
+      files.push_back({{"path", StrCat("shards/", ShardName(s), "/", f.path)}, {"bytes", f.bytes}, {"sha256", f.sha256}});
+    files.push_back({{"path", StrCat("shards/", ShardName(s), "/shard.json")},
+                     {"bytes", shard.text.size()},
+                     {"sha256", Sha256Hex(shard.text)}});
+    list.push_back({{"shard", s},
+                    {"episodes", {shard.first_episode, shard.end_episode}},
+                    {"kept", shard.kept},
+                    {"successes", shard.successes},
+                    {"frames", shard.frames},
+                    {"files", files}});
   }
   json manifest = RunSettings();
   manifest["parafab_version"] = PF_VERSION;
@@ -1099,23 +1190,23 @@ core::Result<ReplayResult> ReplayEpisode(const fs::path& dataset, std::uint64_t 
   config.envs = 1;
   const std::uint64_t shard = episode / static_cast<std::uint64_t>(config.episodes_per_shard);
   const fs::path shard_file = dataset / "shards" / ShardName(shard) / "shard.json";
-  PF_ASSIGN_OR_RETURN(const std::string shard_text, ReadText(shard_file));
-  const json summary = json::parse(shard_text, nullptr, false);
-  if (summary.is_discarded()) return core::Fail("not valid JSON", {shard_file.string(), 0, 0, ""});
+  PF_ASSIGN_OR_RETURN(const ShardSummary summary, ReadShardSummary(shard_file));
   ReplayResult result;
   result.episode = episode;
   bool found = false;
-  for (const json& entry : summary.value("episode_list", json::array())) {
-    if (entry.value("episode", std::uint64_t{0}) != episode) continue;
-    result.recorded_hash = entry.value("trajectory_hash", "");
-    result.recorded_success = entry.value("success", false);
-    result.recorded_steps = entry.value("control_steps", 0);
+  for (const ShardSummary::Episode& entry : summary.episodes) {
+    if (entry.episode != episode) continue;
+    result.recorded_hash = entry.trajectory_hash;
+    result.recorded_success = entry.success;
+    result.recorded_steps = static_cast<int>(entry.control_steps);
     found = true;
   }
   if (!found) return core::Fail(StrCat("episode ", episode, " is not in the shard"), {shard_file.string(), 0, 0, ""});
   Runner runner(config, library, {});
   PF_ASSIGN_OR_RETURN(const EpisodeRecord record, runner.Replay(episode));
-  const std::string recorded_scenario = run.at("scenario").value("hash", "");
+  std::string recorded_scenario;  // absent or not a string: no match
+  if (const auto it = run.find("scenario"); it != run.end() && it->is_object())
+    if (const auto hash = it->find("hash"); hash != it->end() && hash->is_string()) recorded_scenario = hash->get<std::string>();
   result.scenario_hash_matches = recorded_scenario == runner.ScenarioHash();
   result.replayed_hash = core::HexU64(record.trajectory_hash);
   result.replayed_success = record.success;

@@ -256,6 +256,25 @@ TEST_CASE("parafab replay re-simulates episodes and matches the recorded traject
   const Run mismatch = RunParafab("replay " + ds.string() + " --episode 1");
   CHECK(mismatch.exit_code == 1);
   CHECK_THAT(mismatch.output, Catch::Contains("MISMATCH"));
+  // A damaged shard summary is an error naming the file and the field: for replay, and for
+  // a resumed run, which rebuilds the manifest from every shard's summary.
+  const std::size_t steps = text.find("\"control_steps\": ");
+  REQUIRE(steps != std::string::npos);
+  text.insert(steps + 17, "-");
+  {
+    std::FILE* f = std::fopen(shard.c_str(), "wb");
+    REQUIRE(f != nullptr);
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fclose(f);
+  }
+  const std::string where = shard.string() + ": episode_list[0].control_steps: shard summary: expected a non-negative integer";
+  const Run damaged = RunParafab("replay " + ds.string() + " --episode 1");
+  CHECK(damaged.exit_code == 1);
+  CHECK_THAT(damaged.output, Catch::Contains(where));
+  const Run resumed = RunParafab("datagen builtin://default --episodes 2 --episodes-per-shard 1 --envs 2 --seed 21 --resume --out " +
+                                 ds.string());
+  CHECK(resumed.exit_code == 1);
+  CHECK_THAT(resumed.output, Catch::Contains(where));
   // Bad input: an episode the dataset does not have, a directory that is not a dataset.
   CHECK(RunParafab("replay " + ds.string() + " --episode 9").exit_code == 1);
   CHECK(RunParafab("replay " + dir.path().string() + " --episode 0").exit_code == 1);
