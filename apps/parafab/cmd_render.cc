@@ -37,6 +37,8 @@ struct RenderOptions {
   std::vector<double> eye{1.2, -0.8, 1.1};
   std::vector<double> target{0.5, 0.0, 0.45};
   std::string device;
+  std::string lod = "on";          // automatic level of detail
+  double lod_pixel_error = 0.5;    // its largest screen-space error, pixels
   bool overwrite = false;
   std::vector<std::string> asset_roots;
 };
@@ -119,6 +121,8 @@ int RunRender(const RenderOptions& options) {
   for (const auto& mesh : model.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
   render::RenderConfig config;
   config.device_name = options.device;
+  config.lod.enabled = options.lod == "on";
+  config.lod.pixel_error = options.lod_pixel_error;
   auto renderer = render::BatchRenderer::Create(config, meshes);
   if (!renderer) return ReportError("render", renderer.error());
   if (auto status = (*renderer)->Render(snapshot); !status) return ReportError("render", status.error());
@@ -171,6 +175,8 @@ int RunRender(const RenderOptions& options) {
       {"X_WC", std::vector<double>(pose, pose + 7)},
       {"scenario", compiled->scenario.model.name},
       {"views", options.envs},
+      {"lod", options.lod},
+      {"lod_pixel_error", options.lod_pixel_error},
       {"bodies", bodies}}.dump(2)
                                   << "\n";
   const auto& context = (*renderer)->context();
@@ -178,9 +184,11 @@ int RunRender(const RenderOptions& options) {
     return ReportError("render", core::Error{core::StrCat("the Vulkan validation layer reported ", context.validation_errors(),
                                                           " errors and ", context.validation_warnings(), " warnings"),
                                              {}});
-  std::printf("rendered %d view(s) of %s at %dx%d into %s (device: %s)\n", options.envs,
+  const auto& stats = (*renderer)->last_stats();
+  std::printf("rendered %d view(s) of %s at %dx%d into %s (device: %s, lod %s: %llu triangles)\n", options.envs,
               compiled->scenario.model.name.c_str(), options.width, options.height, out.c_str(),
-              (*renderer)->context().device().name.c_str());
+              (*renderer)->context().device().name.c_str(), options.lod.c_str(),
+              static_cast<unsigned long long>(stats.triangles));
   return kExitOk;
 }
 
@@ -200,6 +208,11 @@ void RegisterRender(CLI::App& app, int* exit_code) {
   cmd->add_option("--eye", options->eye, "Camera position x y z (m)")->expected(3)->capture_default_str();
   cmd->add_option("--target", options->target, "Point the camera looks at x y z (m)")->expected(3)->capture_default_str();
   cmd->add_option("--device", options->device, "Vulkan device name substring (default: prefer a discrete GPU)");
+  cmd->add_option("--lod", options->lod, "Automatic level of detail per (view, object) from its projected size")
+      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--lod-pixel-error", options->lod_pixel_error,
+                  "LOD: largest screen-space error of a simplified mesh, pixels")
+      ->capture_default_str()->check(CLI::Range(0.0, 100.0));
   cmd->add_flag("--overwrite", options->overwrite, "Write into a non-empty output folder");
   cmd->add_option("--asset-root", options->asset_roots, "Extra asset root (repeatable)");
   cmd->footer("Exit codes: 0 success, 1 invalid input or failure, 2 usage error.");

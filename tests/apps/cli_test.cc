@@ -130,6 +130,29 @@ TEST_CASE("parafab render writes PNGs, raw depth and ids and camera.json, and ke
   CHECK(std::filesystem::last_write_time(out / "view000_rgb.png") == before);
   CHECK(RunParafab("render --out " + out.string() + " --width 64 --height 48 --overwrite").exit_code == 0);
   CHECK(RunParafab("render --out " + out.string() + " --width 4").exit_code == 2);
+  CHECK(RunParafab("render --out " + out.string() + " --lod sometimes --overwrite").exit_code == 2);
+}
+
+// "... lod MODE: N triangles)" from parafab render's summary line, or -1.
+long long RenderedTriangles(const std::string& output) {
+  const std::size_t at = output.find(" triangles)");
+  if (at == std::string::npos) return -1;
+  const std::size_t start = output.rfind(' ', at - 1);
+  return std::stoll(output.substr(start + 1, at - start - 1));
+}
+
+TEST_CASE("parafab render --lod: small views draw simplified meshes, --lod off the full ones", "[apps][cli][render]") {
+  setenv("PARAFAB_VK_VALIDATION", "1", 1);
+  pf::testing::TempDir dir;
+  const Run off = RunParafab("render --out " + (dir.path() / "off").string() + " --width 64 --height 48 --lod off");
+  const Run on = RunParafab("render --out " + (dir.path() / "on").string() + " --width 64 --height 48 --lod on");
+  INFO(off.output << on.output);
+  REQUIRE(off.exit_code == 0);
+  REQUIRE(on.exit_code == 0);
+  CHECK_THAT(off.output, Catch::Contains("lod off"));
+  CHECK(RenderedTriangles(on.output) > 0);
+  CHECK(RenderedTriangles(on.output) < RenderedTriangles(off.output));
+  CHECK_THAT(pf::testing::ReadFile(dir.path() / "on/camera.json"), Catch::Contains("\"lod\": \"on\""));
 }
 
 }  // namespace
