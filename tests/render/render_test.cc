@@ -2,6 +2,9 @@
 // VK_LAYER_KHRONOS_validation on: any validation warning or error fails the test.
 #include <catch2/catch.hpp>
 
+#include <stb_image.h>
+#include <stb_image_write.h>
+
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -9,9 +12,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
 #include <map>
+#include <memory>
 #include <new>
 #include <set>
+#include <span>
 #include <string>
 
 #include "pf/assets/primitives.h"
@@ -561,6 +568,139 @@ TEST_CASE("render: live Vulkan objects are counted, stay flat over frames and go
     CheckNoValidationMessages();
   }
   CHECK(Describe(LiveObjects()) == Describe(before));
+}
+
+// ---------------------------------------------------------------------------------------
+// Golden images: tests/render/golden/view<V>_{colour.png, depth.f32, instance.u32,
+// semantic.u32} for both views of the test scene at 96x72, full meshes. Lavapipe reproduces
+// them bit for bit (its output does not depend on the thread count); other drivers
+// rasterize edges and round colours a little differently, so the comparison allows a
+// little. On a failure the actual images and diff images are written to
+// <build>/tests/golden-diff/ and the message names them. PARAFAB_UPDATE_GOLDEN=1 rewrites
+// the golden files from this run instead (look at the PNGs before committing them).
+
+template <class T>
+std::vector<T> ReadRaw(const std::filesystem::path& path) {
+  const std::string bytes = pf::testing::ReadFile(path);
+  std::vector<T> out(bytes.size() / sizeof(T));
+  std::memcpy(out.data(), bytes.data(), out.size() * sizeof(T));
+  return out;
+}
+
+template <class T>
+void WriteRaw(const std::filesystem::path& path, std::span<const T> data) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(data.data()), static_cast<std::streamsize>(data.size_bytes()));
+  REQUIRE(out.good());
+}
+
+struct GoldenCompare {
+  std::size_t pixels = 0;
+  std::size_t colour_off = 0;    // pixels with a channel more than 3 levels off
+  std::size_t depth_off = 0;     // pixels drawn in both whose depth differs by more than 1 mm
+  std::size_t instance_off = 0;  // pixels whose instance id differs
+  std::size_t semantic_off = 0;
+  std::size_t exact = 0;         // pixels equal in every output
+  int colour_max = 0;
+  double depth_max = 0.0;
+};
+
+TEST_CASE("render: golden images of the test scene", "[render][golden]") {
+  const std::filesystem::path golden_dir = PF_GOLDEN_DIR;
+  const std::filesystem::path diff_dir = PF_GOLDEN_DIFF_DIR;
+  const char* update_env = std::getenv("PARAFAB_UPDATE_GOLDEN");
+  const bool update = update_env != nullptr && std::string(update_env) == "1";
+  auto context = MakeContext();
+  {
+    const std::uint32_t w = 96, h = 72;
+    Scene scene = MakeScene(Intrinsics(w, h, 80.0, 47.5, 35.5), 0.05);
+    auto renderer = BatchRenderer::Create(context, scene.Inputs(), Lod(false));
+    if (!renderer) FAIL(renderer.error().ToString());
+    BatchRenderer& r = **renderer;
+    REQUIRE(r.Render(scene.snapshot));
+    const std::size_t n = static_cast<std::size_t>(w) * h;
+    for (std::uint32_t v = 0; v < 2; ++v) {
+      const std::string stem = "view" + std::to_string(v);
+      const auto colour = r.colour(v);
+      const auto depth = r.depth(v);
+      const auto instance = r.instance_ids(v);
+      const auto semantic = r.semantic_ids(v);
+      if (update) {
+        std::filesystem::create_directories(golden_dir);
+        REQUIRE(stbi_write_png((golden_dir / (stem + "_colour.png")).c_str(), static_cast<int>(w), static_cast<int>(h), 4,
+                               colour.data(), static_cast<int>(w) * 4) != 0);
+        WriteRaw(golden_dir / (stem + "_depth.f32"), depth);
+        WriteRaw(golden_dir / (stem + "_instance.u32"), instance);
+        WriteRaw(golden_dir / (stem + "_semantic.u32"), semantic);
+        WARN("PARAFAB_UPDATE_GOLDEN=1: rewrote " << (golden_dir / stem).string() << "_*");
+        continue;
+      }
+      INFO("golden " << (golden_dir / stem).string() << "_*");
+      int gw = 0, gh = 0, channels = 0;
+      std::unique_ptr<stbi_uc, void (*)(void*)> golden_colour(
+          stbi_load((golden_dir / (stem + "_colour.png")).c_str(), &gw, &gh, &channels, 4), stbi_image_free);
+      REQUIRE(golden_colour != nullptr);
+      REQUIRE(gw == static_cast<int>(w));
+      REQUIRE(gh == static_cast<int>(h));
+      const auto golden_depth = ReadRaw<float>(golden_dir / (stem + "_depth.f32"));
+      const auto golden_instance = ReadRaw<std::uint32_t>(golden_dir / (stem + "_instance.u32"));
+      const auto golden_semantic = ReadRaw<std::uint32_t>(golden_dir / (stem + "_semantic.u32"));
+      REQUIRE(golden_depth.size() == n);
+      REQUIRE(golden_instance.size() == n);
+      REQUIRE(golden_semantic.size() == n);
+
+      GoldenCompare c;
+      c.pixels = n;
+      std::vector<std::uint8_t> colour_diff(n * 3, 0), depth_diff(n * 3, 0), id_diff(n * 3, 0);
+      for (std::size_t i = 0; i < n; ++i) {
+        int worst = 0;
+        for (int k = 0; k < 4; ++k)
+          worst = std::max(worst, std::abs(static_cast<int>(colour[4 * i + k]) - static_cast<int>(golden_colour.get()[4 * i + k])));
+        c.colour_max = std::max(c.colour_max, worst);
+        c.colour_off += worst > 3;
+        for (int k = 0; k < 3; ++k) colour_diff[3 * i + k] = static_cast<std::uint8_t>(std::min(255, 8 * worst));
+        const bool both = depth[i] > 0.0f && golden_depth[i] > 0.0f;
+        const double dz = both ? std::abs(static_cast<double>(depth[i]) - golden_depth[i]) : 0.0;
+        c.depth_max = std::max(c.depth_max, dz);
+        c.depth_off += dz > 1e-3;
+        depth_diff[3 * i] = static_cast<std::uint8_t>(std::min(255.0, dz * 255e3));  // red: 1 mm → 255
+        const bool id_same = instance[i] == golden_instance[i], sem_same = semantic[i] == golden_semantic[i];
+        c.instance_off += !id_same;
+        c.semantic_off += !sem_same;
+        id_diff[3 * i] = id_same ? 0 : 255;
+        id_diff[3 * i + 1] = sem_same ? 0 : 255;
+        c.exact += worst == 0 && depth[i] == golden_depth[i] && id_same && sem_same;
+      }
+      // At most 1 % of the pixels off in each output (silhouette edges).
+      const std::size_t allowed = n / 100;
+      const bool pass = c.colour_off <= allowed && c.depth_off <= allowed && c.instance_off <= allowed &&
+                        c.semantic_off <= allowed && c.colour_max <= 64;
+      std::string where;
+      if (!pass) {
+        std::filesystem::create_directories(diff_dir);
+        const auto out = [&](const std::string& name) { return (diff_dir / (stem + name)).string(); };
+        stbi_write_png(out("_actual_colour.png").c_str(), static_cast<int>(w), static_cast<int>(h), 4, colour.data(),
+                       static_cast<int>(w) * 4);
+        stbi_write_png(out("_colour_diff.png").c_str(), static_cast<int>(w), static_cast<int>(h), 3, colour_diff.data(),
+                       static_cast<int>(w) * 3);
+        stbi_write_png(out("_depth_diff.png").c_str(), static_cast<int>(w), static_cast<int>(h), 3, depth_diff.data(),
+                       static_cast<int>(w) * 3);
+        stbi_write_png(out("_ids_diff.png").c_str(), static_cast<int>(w), static_cast<int>(h), 3, id_diff.data(),
+                       static_cast<int>(w) * 3);
+        WriteRaw(out("_actual_depth.f32"), depth);
+        WriteRaw(out("_actual_instance.u32"), instance);
+        where = " (actual and diff images: " + out("_*") + ")";
+      }
+      INFO(stem << ": " << c.exact << "/" << n << " pixels exact; off: colour " << c.colour_off << " (max "
+                << c.colour_max << " levels), depth " << c.depth_off << " (max " << c.depth_max * 1e3 << " mm), instance "
+                << c.instance_off << ", semantic " << c.semantic_off << where);
+      CHECK(pass);
+      // The golden view is not empty: the plate and at least one of its env's objects.
+      CHECK(std::set<std::uint32_t>(golden_instance.begin(), golden_instance.end()).size() >= 3);
+    }
+  }
+  context.reset();
+  CheckNoValidationMessages();
 }
 
 // Without validation: the layer allocates while it tracks commands.
