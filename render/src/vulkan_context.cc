@@ -106,6 +106,14 @@ bool HasInstanceLayer(const char* name) {
   });
 }
 
+bool HasDeviceExtension(VkPhysicalDevice device, const char* name) {
+  std::uint32_t count = 0;
+  if (vkEnumerateDeviceExtensionProperties(device, nullptr, &count, nullptr) != VK_SUCCESS) return false;
+  std::vector<VkExtensionProperties> extensions(count);
+  if (vkEnumerateDeviceExtensionProperties(device, nullptr, &count, extensions.data()) != VK_SUCCESS) return false;
+  return std::ranges::any_of(extensions, [&](const VkExtensionProperties& e) { return std::strcmp(e.extensionName, name) == 0; });
+}
+
 bool HasInstanceExtension(const char* layer, const char* name) {
   std::uint32_t count = 0;
   if (vkEnumerateInstanceExtensionProperties(layer, &count, nullptr) != VK_SUCCESS) return false;
@@ -117,7 +125,8 @@ bool HasInstanceExtension(const char* layer, const char* name) {
   });
 }
 
-core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation) {
+core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation,
+                          const std::vector<std::string>& wanted_extensions) {
   bool validation = false;
   if (want_validation) {
     if (!HasInstanceLayer(kValidationLayer)) {
@@ -151,6 +160,11 @@ core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation) {
     layers.push_back(kValidationLayer);
     extensions.push_back(VK_EXT_DEBUG_UTILS_EXTENSION_NAME);
     info.pNext = &messenger_info;  // also reports problems in vkCreate/DestroyInstance
+  }
+  for (const std::string& name : wanted_extensions) {
+    if (!HasInstanceExtension(nullptr, name.c_str()))
+      return core::Fail(core::StrCat("vulkan: the instance extension ", name, " is not available"));
+    if (std::ranges::none_of(extensions, [&](const char* e) { return name == e; })) extensions.push_back(name.c_str());
   }
   info.enabledLayerCount = static_cast<std::uint32_t>(layers.size());
   info.ppEnabledLayerNames = layers.data();
@@ -264,7 +278,8 @@ namespace {
 
 constexpr std::array<const char*, static_cast<std::size_t>(VkKind::kCount)> kKindNames = {
     "instance", "debug_messenger", "device", "command_pool", "command_buffer", "fence", "device_memory", "buffer",
-    "image", "image_view", "framebuffer", "render_pass", "pipeline_layout", "pipeline", "shader_module"};
+    "image", "image_view", "framebuffer", "render_pass", "pipeline_layout", "pipeline", "shader_module", "surface",
+    "swapchain", "semaphore"};
 std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(VkKind::kCount)> live_objects{};
 
 template <typename Handle, typename Fn>
@@ -290,6 +305,8 @@ void Destroy(VkDevice d, VkRenderPass& h) { DestroyCounted(d, h, VkKind::kRender
 void Destroy(VkDevice d, VkPipelineLayout& h) { DestroyCounted(d, h, VkKind::kPipelineLayout, vkDestroyPipelineLayout); }
 void Destroy(VkDevice d, VkPipeline& h) { DestroyCounted(d, h, VkKind::kPipeline, vkDestroyPipeline); }
 void Destroy(VkDevice d, VkShaderModule& h) { DestroyCounted(d, h, VkKind::kShaderModule, vkDestroyShaderModule); }
+void Destroy(VkDevice d, VkSwapchainKHR& h) { DestroyCounted(d, h, VkKind::kSwapchain, vkDestroySwapchainKHR); }
+void Destroy(VkDevice d, VkSemaphore& h) { DestroyCounted(d, h, VkKind::kSemaphore, vkDestroySemaphore); }
 
 std::vector<VulkanObjectCount> LiveVulkanObjects() {
   std::vector<VulkanObjectCount> out;
@@ -416,7 +433,7 @@ bool ValidationFromEnvironment() {
 
 core::Result<std::vector<DeviceInfo>> ListDevices() {
   VulkanContext::Impl impl;
-  PF_TRY(MakeInstance(&impl, /*want_validation=*/false));
+  PF_TRY(MakeInstance(&impl, /*want_validation=*/false, {}));
   PF_ASSIGN_OR_RETURN(std::vector<Candidate> candidates, Candidates(impl.instance));
   std::vector<DeviceInfo> out;
   for (Candidate& c : candidates) out.push_back(std::move(c.info));
@@ -425,14 +442,16 @@ core::Result<std::vector<DeviceInfo>> ListDevices() {
 
 core::Result<std::shared_ptr<VulkanContext>> VulkanContext::Create(const RenderConfig& config) {
   auto impl = std::make_unique<Impl>();
-  PF_TRY(MakeInstance(impl.get(), config.validation));
+  PF_TRY(MakeInstance(impl.get(), config.validation, config.instance_extensions));
   PF_ASSIGN_OR_RETURN(std::vector<Candidate> candidates, Candidates(impl->instance));
   std::erase_if(candidates, [](const Candidate& c) { return !c.info.has_graphics_queue; });
+  if (config.swapchain)
+    std::erase_if(candidates, [](const Candidate& c) { return !HasDeviceExtension(c.device, VK_KHR_SWAPCHAIN_EXTENSION_NAME); });
   std::string names;
   for (const Candidate& c : candidates) names += core::StrCat(names.empty() ? "" : ", ", c.info.name);
   if (candidates.empty())
-    return core::Fail("vulkan: no device with a graphics queue found (install a GPU driver, or "
-                      "mesa-vulkan-drivers for the lavapipe CPU device)");
+    return core::Fail(core::StrCat("vulkan: no device with a graphics queue", config.swapchain ? " and VK_KHR_swapchain" : "",
+                                   " found (install a GPU driver, or mesa-vulkan-drivers for the lavapipe CPU device)"));
   const Candidate* chosen = nullptr;
   if (!config.device_name.empty()) {
     const std::string want = Lower(config.device_name);
@@ -469,6 +488,12 @@ core::Result<std::shared_ptr<VulkanContext>> VulkanContext::Create(const RenderC
   features12.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES;
   features12.shaderOutputLayer = VK_TRUE;
   if (impl->info.shader_output_layer) device_info.pNext = &features12;
+  const char* swapchain_extension = VK_KHR_SWAPCHAIN_EXTENSION_NAME;
+  if (config.swapchain) {
+    device_info.enabledExtensionCount = 1;
+    device_info.ppEnabledExtensionNames = &swapchain_extension;
+    impl->swapchain = true;
+  }
   PF_TRY(VkCheck(Counted(VkKind::kDevice, vkCreateDevice(impl->physical_device, &device_info, nullptr, &impl->device)),
                  core::StrCat("vkCreateDevice (", impl->info.name, ")")));
   vkGetDeviceQueue(impl->device, impl->queue_family, 0, &impl->queue);

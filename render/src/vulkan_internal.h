@@ -28,7 +28,8 @@ inline core::Status VkCheck(VkResult result, std::string_view what) {
 // (or NoteLive(kind, -1) beside the call, for the few without a Destroy overload).
 enum class VkKind : int {
   kInstance, kDebugMessenger, kDevice, kCommandPool, kCommandBuffer, kFence, kDeviceMemory, kBuffer,
-  kImage, kImageView, kFramebuffer, kRenderPass, kPipelineLayout, kPipeline, kShaderModule, kCount
+  kImage, kImageView, kFramebuffer, kRenderPass, kPipelineLayout, kPipeline, kShaderModule, kSurface, kSwapchain,
+  kSemaphore, kCount
 };
 void NoteLive(VkKind kind, int delta);
 // `result`, after counting one new `kind` object when it is VK_SUCCESS.
@@ -46,6 +47,8 @@ void Destroy(VkDevice device, VkRenderPass& handle);
 void Destroy(VkDevice device, VkPipelineLayout& handle);
 void Destroy(VkDevice device, VkPipeline& handle);
 void Destroy(VkDevice device, VkShaderModule& handle);
+void Destroy(VkDevice device, VkSwapchainKHR& handle);
+void Destroy(VkDevice device, VkSemaphore& handle);
 
 struct VulkanContext::Impl {
   VkInstance instance = VK_NULL_HANDLE;
@@ -59,6 +62,7 @@ struct VulkanContext::Impl {
   VkCommandPool command_pool = VK_NULL_HANDLE;
   DeviceInfo info;
   bool validation = false;
+  bool swapchain = false;  // VK_KHR_swapchain enabled
   std::atomic<std::uint64_t> warnings{0};
   std::atomic<std::uint64_t> errors{0};
 

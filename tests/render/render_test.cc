@@ -510,7 +510,7 @@ std::string Describe(const std::map<std::string, std::int64_t>& counts) {
 TEST_CASE("render: live Vulkan objects are counted, stay flat over frames and go at teardown", "[render]") {
   PrepareVulkanOnce();
   const auto before = LiveObjects();
-  REQUIRE(before.size() == 15);
+  REQUIRE(before.size() == 18);
   {
     auto context = MakeContext();
     CHECK(LiveObjects().at("instance") == before.at("instance") + 1);

@@ -46,6 +46,11 @@ struct RenderConfig {
   // memory instead of faulting in fresh zeroed pages every frame; freed memory then stays
   // with the process. No effect on other devices or without glibc.
   bool tune_malloc_for_cpu_device = true;
+  // Windows (the swapchain path, render/presenter.h): instance extensions the window system
+  // needs (e.g. glfwGetRequiredInstanceExtensions) and the device's VK_KHR_swapchain. A
+  // headless context needs neither; asking for what the driver lacks fails Create.
+  std::vector<std::string> instance_extensions;
+  bool swapchain = false;
 
   // BatchRenderer settings (VulkanContext ignores them).
   // Level of detail.
