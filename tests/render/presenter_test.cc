@@ -44,6 +44,7 @@ struct Window {
       std::fprintf(stderr, "%.*s\n", static_cast<int>(line.size()), line.data());
     });
     g_validation_messages = 0;
+    glfwSetErrorCallback([](int code, const char* text) { std::fprintf(stderr, "GLFW error %d: %s\n", code, text); });
     REQUIRE(glfwInit() == GLFW_TRUE);
     REQUIRE(glfwVulkanSupported() == GLFW_TRUE);
     glfwWindowHint(GLFW_CLIENT_API, GLFW_NO_API);
