@@ -1,7 +1,8 @@
 // parafab bench soak: datagen runs and VecEnv stepping with resets, over and over, for
 // --minutes; every --interval-s a JSON line with resident memory, heap in use, open file
 // descriptors and live Vulkan objects, and at the end a summary of how they moved after
-// the warm-up. Leaks show as figures that keep growing.
+// the warm-up (memory: the rise of a least-squares line through the samples; the counts:
+// their range). Leaks show as figures that keep growing.
 //
 // One cycle: a datagen run of a few episodes in every format into a fresh temporary
 // directory (removed after), then a long-lived VecEnv (state and pixels, auto-reset, short
@@ -84,6 +85,32 @@ Sample TakeSample(Clock::time_point start) {
     s.vk_total += c.live;
   }
   return s;
+}
+
+// Growth of a noisy figure over samples [first, end): the least-squares line's rise from the
+// first to the last sample time, relative to the line's value at the first. Resident memory
+// moves by a few megabytes from one sample to the next as threads come and go and the heap
+// is reused, so comparing two single samples says more about that noise than about a leak.
+double FittedGrowth(const std::vector<Sample>& samples, std::size_t first, std::uint64_t Sample::*field) {
+  const std::size_t n = samples.size() - first;
+  if (n < 2) return 0.0;
+  double st = 0, sv = 0;
+  for (std::size_t i = first; i < samples.size(); ++i) {
+    st += samples[i].elapsed_s;
+    sv += static_cast<double>(samples[i].*field);
+  }
+  const double mt = st / static_cast<double>(n), mv = sv / static_cast<double>(n);
+  double stt = 0, stv = 0;
+  for (std::size_t i = first; i < samples.size(); ++i) {
+    const double dt = samples[i].elapsed_s - mt;
+    stt += dt * dt;
+    stv += dt * (static_cast<double>(samples[i].*field) - mv);
+  }
+  if (stt <= 0.0) return 0.0;
+  const double slope = stv / stt;
+  const double t0 = samples[first].elapsed_s, t1 = samples.back().elapsed_s;
+  const double v0 = mv + slope * (t0 - mt);
+  return v0 > 0.0 ? slope * (t1 - t0) / v0 : 0.0;
 }
 
 double Growth(std::uint64_t from, std::uint64_t to) {
@@ -247,7 +274,7 @@ int RunBenchSoak(const BenchSoakOptions& options) {
   }
   const Sample& from = samples[ref];
   const Sample& to = samples.back();
-  const double rss_growth = Growth(from.rss, to.rss);
+  const double rss_growth = FittedGrowth(samples, ref, &Sample::rss);
   const bool flat = rss_growth < 0.01 && fds_min == fds_max && vk_min == vk_max;
   std::cout << nlohmann::json{{"bench", "soak"},
                               {"summary", true},
@@ -265,9 +292,10 @@ int RunBenchSoak(const BenchSoakOptions& options) {
                               {"rss_end_bytes", to.rss},
                               {"rss_max_after_warmup_bytes", rss_max},
                               {"rss_growth_after_warmup", rss_growth},
+                              {"rss_growth_endpoints", Growth(from.rss, to.rss)},
                               {"heap_after_warmup_bytes", from.heap},
                               {"heap_end_bytes", to.heap},
-                              {"heap_growth_after_warmup", Growth(from.heap, to.heap)},
+                              {"heap_growth_after_warmup", FittedGrowth(samples, ref, &Sample::heap)},
                               {"open_fds_min", fds_min},
                               {"open_fds_max", fds_max},
                               {"vk_objects_min", vk_min},
@@ -286,7 +314,7 @@ void RegisterBenchSoak(CLI::App* bench, int* exit_code) {
   auto options = std::make_shared<BenchSoakOptions>();
   CLI::App* cmd = bench->add_subcommand(
       "soak", "Datagen runs and VecEnv stepping with resets, repeated for --minutes: RSS, heap, open files and live "
-              "Vulkan objects every --interval-s, then their growth after the warm-up (flat: RSS < 1 %, the counts equal)");
+              "Vulkan objects every --interval-s, then their growth after the warm-up (flat: RSS growth along a least-squares line through the samples after the warm-up < 1 %, the counts equal)");
   cmd->add_option("--minutes", options->minutes, "How long to run")->capture_default_str()->check(CLI::Range(0.001, 100000.0));
   cmd->add_option("--cycles", options->cycles, "Run this many cycles instead of --minutes (0: use --minutes)")
       ->capture_default_str();
