@@ -1,0 +1,294 @@
+#include "editor.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "pf/core/str.h"
+#include "pf/render/camera.h"
+
+namespace pf::editor {
+
+core::Pose OrbitCamera::Pose() const {
+  const core::Vec3 offset(std::cos(pitch) * std::cos(yaw), std::cos(pitch) * std::sin(yaw), std::sin(pitch));
+  return render::LookAt(target + distance * offset, target);
+}
+
+core::CameraIntrinsics OrbitCamera::Intrinsics(std::uint32_t width, std::uint32_t height) const {
+  core::CameraIntrinsics K;
+  K.width = width;
+  K.height = height;
+  K.fy = 0.5 * height / std::tan(0.5 * fov_y);
+  K.fx = K.fy;
+  K.cx = 0.5 * width;
+  K.cy = 0.5 * height;
+  K.near = 0.02;
+  K.far = 50.0;
+  return K;
+}
+
+void OrbitCamera::Orbit(double dx_px, double dy_px) {
+  yaw -= 0.008 * dx_px;
+  pitch = std::clamp(pitch + 0.008 * dy_px, -1.5, 1.5);
+}
+
+void OrbitCamera::Pan(double dx_px, double dy_px, std::uint32_t viewport_height) {
+  // Metres per pixel at the target's distance.
+  const double scale = 2.0 * distance * std::tan(0.5 * fov_y) / std::max<std::uint32_t>(viewport_height, 1);
+  const core::Pose X_WC = Pose();
+  target += X_WC.rotation() * core::Vec3(-dx_px * scale, -dy_px * scale, 0.0);
+}
+
+void OrbitCamera::Zoom(double wheel_steps) { distance = std::clamp(distance * std::pow(0.9, wheel_steps), 0.05, 50.0); }
+
+Editor::Editor(assets::AssetLibrary& library, std::shared_ptr<render::VulkanContext> context)
+    : library_(library), context_(std::move(context)) {}
+
+core::Status Editor::Open(const std::string& path_or_builtin) {
+  PF_ASSIGN_OR_RETURN(scenarios::ScenarioDocument doc, scenarios::ScenarioDocument::Open(path_or_builtin, library_));
+  std::optional<scenarios::ScenarioDocument> previous = std::move(doc_);
+  doc_ = std::move(doc);
+  if (auto status = Rebuild(); !status) {
+    doc_ = std::move(previous);
+    if (doc_) (void)Rebuild();
+    return status;
+  }
+  saved_text_ = doc_->Text();
+  undo_.clear();
+  redo_.clear();
+  selected_.clear();
+  return core::Ok();
+}
+
+core::Status Editor::Save(const std::optional<std::filesystem::path>& path) {
+  if (!doc_) return core::Fail("nothing to save: no scenario is open");
+  std::filesystem::path target = path.value_or(doc_->source());
+  if (target.string().starts_with(scenarios::kBuiltinScenarioScheme))
+    return core::Fail("a built-in scenario has no file: use Save As", {target.string(), 0, 0, ""});
+  // Relative URDF paths resolve against the file's folder: a new folder must reach them too.
+  auto check = scenarios::ScenarioDocument::FromText(doc_->Text(), target, library_);
+  if (!check) return std::unexpected(check.error());
+  PF_TRY(doc_->Save(target));
+  saved_text_ = doc_->Text();
+  return core::Ok();
+}
+
+bool Editor::unsaved() const { return doc_ && doc_->Text() != saved_text_; }
+
+std::string Editor::title() const {
+  if (!doc_) return "parafab-editor";
+  return core::StrCat(unsaved() ? "* " : "", doc_->source().string(), " - parafab-editor");
+}
+
+template <class Fn>
+core::Status Editor::Edit(Fn fn) {
+  if (!doc_) return core::Fail("no scenario is open");
+  scenarios::ScenarioDocument before = *doc_;
+  PF_TRY(fn(*doc_));
+  if (auto status = Rebuild(); !status) {
+    *doc_ = std::move(before);
+    (void)Rebuild();
+    return status;
+  }
+  undo_.push_back(std::move(before));
+  redo_.clear();
+  return core::Ok();
+}
+
+core::Status Editor::Select(const std::string& name) {
+  if (!doc_) return core::Fail("no scenario is open");
+  if (!name.empty()) {
+    const auto objects = doc_->ObjectNames(), robots = doc_->RobotNames();
+    if (std::find(objects.begin(), objects.end(), name) == objects.end() &&
+        std::find(robots.begin(), robots.end(), name) == robots.end())
+      return core::Fail(core::StrCat("no object or robot named '", name, "'"));
+  }
+  selected_ = name;
+  return core::Ok();
+}
+
+core::Status Editor::SetPose(const core::Pose& pose) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectPose(selected_, pose); });
+}
+core::Status Editor::SetMass(double kg) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectMass(selected_, kg); });
+}
+core::Status Editor::SetFriction(double friction) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectFriction(selected_, friction); });
+}
+core::Status Editor::SetRestitution(double restitution) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectRestitution(selected_, restitution); });
+}
+core::Status Editor::SetColour(const core::Vec4& rgba) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectColour(selected_, rgba); });
+}
+core::Status Editor::SetSemanticClass(const std::string& semantic_class) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetObjectSemanticClass(selected_, semantic_class); });
+}
+core::Status Editor::AddObject(const std::string& name, const std::string& urdf, const core::Pose& pose) {
+  PF_TRY(Edit([&](scenarios::ScenarioDocument& d) { return d.AddUrdfObject(name, urdf, pose); }));
+  selected_ = name;
+  return core::Ok();
+}
+core::Status Editor::RemoveSelected() {
+  const std::string name = selected_;
+  PF_TRY(Edit([&](scenarios::ScenarioDocument& d) { return d.RemoveObject(name); }));
+  selected_.clear();
+  return core::Ok();
+}
+
+bool Editor::Undo() {
+  if (undo_.empty() || !doc_) return false;
+  redo_.push_back(std::move(*doc_));
+  doc_ = std::move(undo_.back());
+  undo_.pop_back();
+  (void)Rebuild();
+  if (!selected_.empty() && !Select(selected_)) selected_.clear();
+  return true;
+}
+
+bool Editor::Redo() {
+  if (redo_.empty() || !doc_) return false;
+  undo_.push_back(std::move(*doc_));
+  doc_ = std::move(redo_.back());
+  redo_.pop_back();
+  (void)Rebuild();
+  if (!selected_.empty() && !Select(selected_)) selected_.clear();
+  return true;
+}
+
+core::Status Editor::Rebuild() {
+  PF_ASSIGN_OR_RETURN(auto model, scenarios::CompileModel(doc_->scenario()));
+  PF_ASSIGN_OR_RETURN(auto sim, sim::BatchSim::Create(model, {1, 1, 64}));
+  std::vector<render::RenderMeshInput> meshes;
+  for (const auto& mesh : model->render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  PF_ASSIGN_OR_RETURN(auto renderer, render::BatchRenderer::Create(context_, meshes));
+  model_ = std::move(model);
+  sim_ = std::move(sim);
+  renderer_ = std::move(renderer);
+  owners_.clear();
+  for (const sim::BodyInfo& body : model_->bodies()) {
+    if (body.object >= 0) {
+      owners_.push_back(model_->spec().objects[static_cast<std::size_t>(body.object)].name);
+    } else if (body.robot >= 0) {
+      owners_.push_back(model_->spec().robots[static_cast<std::size_t>(body.robot)].name);
+    } else {
+      owners_.push_back("");
+    }
+  }
+  sim_steps_ = 0;
+  return core::Ok();
+}
+
+void Editor::StepSim(int steps) {
+  if (!sim_) return;
+  for (int i = 0; i < steps; ++i) sim_->Step();
+  sim_steps_ += static_cast<std::uint64_t>(std::max(steps, 0));
+}
+
+void Editor::ResetSim() {
+  if (!sim_) return;
+  sim_->ResetAll();
+  sim_steps_ = 0;
+}
+
+core::Status Editor::RenderViewport(std::uint32_t width, std::uint32_t height) {
+  if (!sim_ || !renderer_) return core::Fail("no scenario is open");
+  snapshot_.num_cameras = 1;
+  sim_->WriteSnapshot(&snapshot_);
+  snapshot_.camera_intrinsics[0] = camera_.Intrinsics(width, height);
+  core::PoseToArray(camera_.Pose(), snapshot_.camera_poses.data());
+  PF_TRY(renderer_->Render(snapshot_));
+  const auto colour = renderer_->colour(0);
+  viewport_pixels_.assign(colour.begin(), colour.end());
+  const auto ids = renderer_->instance_ids(0);
+  const auto depth = renderer_->depth(0);
+  // Background (nothing drawn): a dark grey, opaque.
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    std::uint8_t* px = &viewport_pixels_[4 * i];
+    if (depth[i] <= 0.0f) {
+      px[0] = 38;
+      px[1] = 40;
+      px[2] = 46;
+    }
+    px[3] = 255;
+  }
+  // A ground grid every 10 cm (1 m lines brighter), drawn where nothing nearer covers it.
+  const core::Pose X_CW = camera_.Pose().inverse();
+  const core::CameraIntrinsics K = snapshot_.camera_intrinsics[0];
+  const core::Vec3 eye = camera_.Pose().translation();
+  for (std::uint32_t y = 0; y < height; ++y) {
+    for (std::uint32_t x = 0; x < width; ++x) {
+      // The ray through the pixel, met with the plane z = 0.
+      const core::Vec3 d_C((x + 0.5 - K.cx) / K.fx, (y + 0.5 - K.cy) / K.fy, 1.0);
+      const core::Vec3 d_W = X_CW.rotation().transpose() * d_C;
+      if (d_W.z() >= -1e-9) continue;
+      const double t = -eye.z() / d_W.z();
+      const core::Vec3 p = eye + t * d_W;
+      if (std::abs(p.x()) > 3.0 || std::abs(p.y()) > 3.0) continue;
+      const double z_cam = t;  // d_C has z = 1: t is the z-depth
+      const std::size_t i = static_cast<std::size_t>(y) * width + x;
+      if (depth[i] > 0.0f && depth[i] < z_cam - 1e-3) continue;
+      const double pixel_m = z_cam / K.fy;  // metres per pixel there
+      const auto near_line = [&](double v, double spacing) {
+        const double r = std::abs(v / spacing - std::round(v / spacing)) * spacing;
+        return r < 0.6 * pixel_m;
+      };
+      const bool major = near_line(p.x(), 1.0) || near_line(p.y(), 1.0);
+      const bool minor = near_line(p.x(), 0.1) || near_line(p.y(), 0.1);
+      if (!major && !minor) continue;
+      std::uint8_t* px = &viewport_pixels_[4 * i];
+      const int shade = major ? 150 : 95;
+      for (int c = 0; c < 3; ++c) px[c] = static_cast<std::uint8_t>((px[c] + shade) / 2);
+    }
+  }
+  // The selection: an orange outline around every pixel of its bodies.
+  if (!selected_.empty()) {
+    std::vector<std::uint8_t> mine(ids.size(), 0);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const int owner = ids[i] == 0 ? -1 : BodyOwner(static_cast<int>(ids[i]) - 1);
+      mine[i] = owner >= 0 && owners_[static_cast<std::size_t>(owner)] == selected_;
+    }
+    for (std::uint32_t y = 0; y < height; ++y)
+      for (std::uint32_t x = 0; x < width; ++x) {
+        const std::size_t i = static_cast<std::size_t>(y) * width + x;
+        if (!mine[i]) continue;
+        const bool edge = x == 0 || y == 0 || x + 1 == width || y + 1 == height || !mine[i - 1] || !mine[i + 1] ||
+                          !mine[i - width] || !mine[i + width];
+        if (!edge) continue;
+        std::uint8_t* px = &viewport_pixels_[4 * i];
+        px[0] = 255;
+        px[1] = 150;
+        px[2] = 20;
+      }
+  }
+  return core::Ok();
+}
+
+int Editor::BodyOwner(int body) const {
+  return body >= 0 && static_cast<std::size_t>(body) < owners_.size() && !owners_[static_cast<std::size_t>(body)].empty()
+             ? body
+             : -1;
+}
+
+std::string Editor::NameAt(std::uint32_t x, std::uint32_t y) const {
+  if (!renderer_ || renderer_->num_views() == 0 || x >= renderer_->width() || y >= renderer_->height()) return "";
+  const std::uint32_t id = renderer_->instance_ids(0)[static_cast<std::size_t>(y) * renderer_->width() + x];
+  // Instance ids are body index + 1 (0 = background).
+  const int owner = id == 0 ? -1 : BodyOwner(static_cast<int>(id) - 1);
+  return owner < 0 ? "" : owners_[static_cast<std::size_t>(owner)];
+}
+
+std::optional<core::Vec2> Editor::Project(const std::string& name) const {
+  if (!sim_ || !renderer_ || renderer_->num_views() == 0) return std::nullopt;
+  for (std::size_t b = 0; b < owners_.size(); ++b) {
+    if (owners_[b] != name) continue;
+    const double* p = &snapshot_.body_poses[b * core::kPoseSize];
+    const core::Vec3 p_W(p[0], p[1], p[2]);
+    const core::Vec3 p_C = camera_.Pose().inverse() * p_W;
+    if (p_C.z() <= 0.0) return std::nullopt;
+    return render::ProjectToPixel(snapshot_.camera_intrinsics[0], p_C);
+  }
+  return std::nullopt;
+}
+
+}  // namespace pf::editor

@@ -1,0 +1,110 @@
+// parafab-editor: the scenario editor's state and commands, independent of the window so
+// that scripted sessions (--script) and the user interface go through the same calls.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pf/assets/library.h"
+#include "pf/core/math.h"
+#include "pf/core/result.h"
+#include "pf/core/snapshot.h"
+#include "pf/render/batch_renderer.h"
+#include "pf/scenarios/document.h"
+#include "pf/sim/batch_sim.h"
+
+namespace pf::editor {
+
+// An orbiting viewport camera: looks at `target` from `distance` metres, at `yaw` around
+// world z and `pitch` above the horizontal.
+struct OrbitCamera {
+  core::Vec3 target = core::Vec3(0.45, 0.0, 0.45);
+  double distance = 1.9;
+  double yaw = -0.75;   // radians
+  double pitch = 0.45;  // radians
+  double fov_y = 50.0 * 3.14159265358979323846 / 180.0;
+
+  core::Pose Pose() const;  // X_WC, OpenCV axes
+  core::CameraIntrinsics Intrinsics(std::uint32_t width, std::uint32_t height) const;
+  void Orbit(double dx_px, double dy_px);
+  void Pan(double dx_px, double dy_px, std::uint32_t viewport_height);
+  void Zoom(double wheel_steps);
+};
+
+class Editor {
+ public:
+  Editor(assets::AssetLibrary& library, std::shared_ptr<render::VulkanContext> context);
+
+  // File. Open keeps the current document when the file is invalid and returns the error
+  // (file:line:column). Save without a path writes to the document's file; a built-in
+  // scenario has none (Save As).
+  core::Status Open(const std::string& path_or_builtin);
+  core::Status Save(const std::optional<std::filesystem::path>& path = std::nullopt);
+  bool has_document() const { return doc_.has_value(); }
+  const scenarios::ScenarioDocument& document() const { return *doc_; }
+  bool unsaved() const;
+  std::string title() const;
+
+  // Edits (each one undoable). Fail naming the field, changing nothing.
+  core::Status Select(const std::string& name);  // object or robot; "" clears
+  const std::string& selected() const { return selected_; }
+  core::Status SetPose(const core::Pose& pose);
+  core::Status SetMass(double kg);
+  core::Status SetFriction(double friction);
+  core::Status SetRestitution(double restitution);
+  core::Status SetColour(const core::Vec4& rgba);
+  core::Status SetSemanticClass(const std::string& semantic_class);
+  core::Status AddObject(const std::string& name, const std::string& urdf, const core::Pose& pose);
+  core::Status RemoveSelected();
+  bool Undo();
+  bool Redo();
+  bool can_undo() const { return !undo_.empty(); }
+  bool can_redo() const { return !redo_.empty(); }
+
+  // Simulation: the document's scene in one env.
+  void Play(bool on) { playing_ = on; }
+  bool playing() const { return playing_; }
+  void StepSim(int steps);
+  void ResetSim();
+  std::uint64_t sim_steps() const { return sim_steps_; }
+
+  // The viewport: renders the scene from `camera` at width × height; the results stay in
+  // renderer() until the next call.
+  core::Status RenderViewport(std::uint32_t width, std::uint32_t height);
+  OrbitCamera& camera() { return camera_; }
+  const render::BatchRenderer* renderer() const { return renderer_.get(); }
+  // The object or robot drawn at viewport pixel (x, y) of the last render ("" = none).
+  std::string NameAt(std::uint32_t x, std::uint32_t y) const;
+  // Where an object's or robot's origin projects in the last viewport, when in front.
+  std::optional<core::Vec2> Project(const std::string& name) const;
+  // The viewport's colour image with the selection outlined, [H × W × 4].
+  const std::vector<std::uint8_t>& viewport_pixels() const { return viewport_pixels_; }
+
+ private:
+  core::Status Rebuild();  // sim and renderer from the document
+  template <class Fn>
+  core::Status Edit(Fn fn);
+  int BodyOwner(int body) const;  // index into owner names, -1 = none
+
+  assets::AssetLibrary& library_;
+  std::shared_ptr<render::VulkanContext> context_;
+  std::optional<scenarios::ScenarioDocument> doc_;
+  std::string saved_text_;  // the document's text when last opened or saved
+  std::vector<scenarios::ScenarioDocument> undo_, redo_;
+  std::string selected_;
+  std::shared_ptr<const sim::Model> model_;
+  std::unique_ptr<sim::BatchSim> sim_;
+  std::unique_ptr<render::BatchRenderer> renderer_;
+  std::vector<std::string> owners_;  // per body: its robot's or object's name
+  core::RenderSnapshot snapshot_;
+  OrbitCamera camera_;
+  std::vector<std::uint8_t> viewport_pixels_;
+  bool playing_ = false;
+  std::uint64_t sim_steps_ = 0;
+};
+
+}  // namespace pf::editor
