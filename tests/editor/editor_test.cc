@@ -1,0 +1,199 @@
+// parafab-editor in a real window: CTest runs this binary under xvfb-run (an X server of its
+// own), so every editor process here opens its window on that display. The editor runs with
+// the Vulkan validation layer on and exits 3 on any validation message.
+#include <catch2/catch.hpp>
+
+#include <stb_image.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pf/scenarios/document.h"
+#include "support/test_support.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Run = pf::testing::CommandResult;
+
+// Runs the editor on `scenario` with the script `lines` and --exit; its output and code.
+Run RunEditor(const pf::testing::TempDir& dir, const std::string& scenario, const std::vector<std::string>& lines,
+              const std::string& extra = "") {
+  if (std::getenv("DISPLAY") == nullptr) FAIL("no DISPLAY: run editor_test under xvfb-run (CTest does)");
+  std::string script;
+  for (const std::string& line : lines) script += line + "\n";
+  const fs::path file = dir.Write("script.txt", script);
+  return pf::testing::RunCommand("PARAFAB_VK_VALIDATION=1 " + std::string(PF_EDITOR_BIN) + " " + scenario +
+                                 " --script " + file.string() + " --exit " + extra + " 2>&1");
+}
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<std::uint8_t> rgba;
+  const std::uint8_t* At(int x, int y) const { return &rgba[(static_cast<std::size_t>(y) * width + x) * 4]; }
+};
+
+Image ReadPng(const fs::path& path) {
+  Image image;
+  int channels = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> data(stbi_load(path.c_str(), &image.width, &image.height, &channels, 4),
+                                                 stbi_image_free);
+  REQUIRE(data != nullptr);
+  image.rgba.assign(data.get(), data.get() + static_cast<std::size_t>(image.width) * image.height * 4);
+  return image;
+}
+
+TEST_CASE("editor: the default scenario in a window shows the scene and the panels", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path shot = dir.path() / "shot.png";
+  const Run r = RunEditor(dir, "builtin://default", {"frames 2", "screenshot " + shot.string(), "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("ok: screenshot"));
+  const Image image = ReadPng(shot);
+  REQUIRE(image.width == 1280);
+  REQUIRE(image.height == 800);
+  // The viewport (between the panels) is a rendered scene: many colours, not one.
+  std::set<std::uint32_t> colours;
+  for (int y = 100; y < 700; y += 3)
+    for (int x = 300; x < 900; x += 3) {
+      const std::uint8_t* p = image.At(x, y);
+      colours.insert(static_cast<std::uint32_t>(p[0]) << 16 | static_cast<std::uint32_t>(p[1]) << 8 | p[2]);
+    }
+  CHECK(colours.size() > 50);
+  // The panels hold text: light pixels on the dark scene tree and inspector.
+  auto light_pixels = [&](int x0, int x1, int y0, int y1) {
+    int n = 0;
+    for (int y = y0; y < y1; ++y)
+      for (int x = x0; x < x1; ++x) {
+        const std::uint8_t* p = image.At(x, y);
+        n += p[0] > 180 && p[1] > 180 && p[2] > 180;
+      }
+    return n;
+  };
+  CHECK(light_pixels(0, 250, 40, 260) > 200);     // scene tree
+  CHECK(light_pixels(960, 1270, 20, 60) > 20);    // inspector title
+  CHECK(light_pixels(0, 600, 780, 800) > 50);     // status bar
+}
+
+TEST_CASE("editor: a scripted session edits an object, adds one from the shared assets and saves exactly that",
+          "[editor]") {
+  const fs::path shared = pf::testing::RequireSharedAssets();
+  pf::testing::TempDir dir;
+  const fs::path original = dir.path() / "original.pbtxt";
+  const fs::path edited = dir.path() / "edited.pbtxt";
+  // The starting file: the default scenario saved as a file of its own.
+  const Run first = RunEditor(dir, "builtin://default", {"save " + original.string(), "quit"});
+  INFO(first.output);
+  REQUIRE(first.exit_code == 0);
+  const Run r = RunEditor(dir, original.string(),
+                          {"select red_cube", "set position 0.45 0.05 0.425", "set mass 0.35", "set colour 0.1 0.8 0.3",
+                           "add_object shared_cube " + (shared / "objects/cube.urdf").string() + " 0.55 0.15 0.45",
+                           "select red_cube", "set mass -2", "save " + edited.string(), "quit"},
+                          "--asset-root " + shared.string());
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("> set mass -2\nerror: "));  // refused, nothing changed
+  pf::assets::AssetLibrary library{pf::assets::AssetResolver({shared})};
+  auto before = pf::scenarios::ScenarioDocument::Open(original.string(), library);
+  auto after = pf::scenarios::ScenarioDocument::Open(edited.string(), library);
+  if (!before) FAIL(before.error().ToString());
+  if (!after) FAIL(after.error().ToString());
+  const std::vector<std::string> expected = {"objects[red_cube].pose", "objects[red_cube].mass",
+                                             "objects[red_cube].color", "objects[shared_cube]"};
+  CHECK(after->Differences(*before) == expected);
+  const auto cube = after->Object("red_cube");
+  REQUIRE(cube);
+  CHECK(cube->mass == 0.35);
+  CHECK(cube->pose.translation().isApprox(pf::core::Vec3(0.45, 0.05, 0.425)));
+  CHECK(after->Object("shared_cube")->shape == "urdf");
+}
+
+TEST_CASE("editor: a click on an object's projected centre selects it, on the background clears", "[editor]") {
+  pf::testing::TempDir dir;
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"frames 1", "click_object green_cube", "click_object blue_cylinder", "click 600 60", "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("selected: green_cube\n"));
+  CHECK_THAT(r.output, Catch::Contains("selected: blue_cylinder\n"));
+  CHECK_THAT(r.output, Catch::Contains("> click 600 60\nselected: \n"));
+}
+
+TEST_CASE("editor: an invalid scenario is an error with file and line and the editor stays usable", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path bad = dir.Write("bad.pbtxt", "name: \"bad\"\nobjects {\n  name: \"a\"\n  box { size { x: -1 y: 1 z: 1 } }\n}\n");
+  const fs::path shot = dir.path() / "dialog.png";
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"open " + bad.string(), "screenshot " + shot.string(), "select red_cube", "set mass 0.2",
+                           "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("error: " + bad.string() + ":4:"));
+  CHECK_THAT(r.output, Catch::Contains("> select red_cube\nok\n> set mass 0.2\nok\n"));
+  // Opened with it: the same error, and the window still opens.
+  const Run start = RunEditor(dir, bad.string(), {"frames 1", "quit"});
+  INFO(start.output);
+  CHECK(start.exit_code == 0);
+  CHECK_THAT(start.output, Catch::Contains("error: " + bad.string() + ":4:"));
+}
+
+// A tmpfs mounted for the test, made read-only on demand (needs root, as CI has).
+struct SmallFilesystem {
+  fs::path dir;
+  bool mounted = false;
+  explicit SmallFilesystem(const fs::path& where) : dir(where) {
+    fs::create_directories(dir);
+    mounted = pf::testing::RunCommand("mount -t tmpfs -o size=1m tmpfs " + dir.string() + " 2>&1").exit_code == 0;
+  }
+  bool ReadOnly() const { return pf::testing::RunCommand("mount -o remount,ro " + dir.string() + " 2>&1").exit_code == 0; }
+  ~SmallFilesystem() {
+    if (mounted) pf::testing::RunCommand("umount " + dir.string() + " 2>&1");
+  }
+};
+
+TEST_CASE("editor: a failing save is an error and the previous file stays intact", "[editor]") {
+  pf::testing::TempDir dir;
+  SmallFilesystem small(dir.path() / "mnt");
+  if (!small.mounted) FAIL("cannot mount a tmpfs (the test needs root)");
+  const fs::path file = small.dir / "scene.pbtxt";
+  const Run saved = RunEditor(dir, "builtin://default", {"save " + file.string(), "quit"});
+  INFO(saved.output);
+  REQUIRE(saved.exit_code == 0);
+  const std::string before = pf::testing::ReadFile(file);
+  REQUIRE(small.ReadOnly());
+  const Run r = RunEditor(dir, file.string(),
+                          {"select red_cube", "set mass 0.5", "save", "save " + (dir.path() / "nodir/x.pbtxt").string(),
+                           "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("> save\nerror: " + file.string() + ": cannot save: Read-only file system"));
+  CHECK_THAT(r.output, Catch::Contains("nodir/x.pbtxt: cannot save"));
+  CHECK_THAT(r.output, Catch::Contains("unsaved changes discarded"));
+  CHECK(pf::testing::ReadFile(file) == before);
+}
+
+TEST_CASE("editor: undo and redo walk the edits back and forth", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path a = dir.path() / "a.pbtxt", b = dir.path() / "b.pbtxt";
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"save " + a.string(), "select red_cube", "set mass 0.3", "set friction 0.4", "undo", "undo",
+                           "redo", "save " + b.string(), "undo", "undo", "redo", "redo", "redo", "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  pf::assets::AssetLibrary library{pf::assets::AssetResolver()};
+  auto da = pf::scenarios::ScenarioDocument::Open(a.string(), library);
+  auto db = pf::scenarios::ScenarioDocument::Open(b.string(), library);
+  REQUIRE(da);
+  REQUIRE(db);
+  CHECK(db->Differences(*da) == std::vector<std::string>{"objects[red_cube].mass"});
+  CHECK_THAT(r.output, Catch::Contains("> redo\nerror: nothing to redo\n> quit\nok: unsaved changes discarded\n"));
+}
+
+}  // namespace
