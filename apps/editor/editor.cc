@@ -162,9 +162,28 @@ core::Status Editor::Rebuild() {
   std::vector<render::RenderMeshInput> meshes;
   for (const auto& mesh : model->render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
   PF_ASSIGN_OR_RETURN(auto renderer, render::BatchRenderer::Create(context_, meshes));
+  PF_ASSIGN_OR_RETURN(auto preview_renderer, render::BatchRenderer::Create(context_, meshes));
+  // The task, when there is one, on a copy of the scenario that lives as long as it does.
+  auto task_scenario = std::make_unique<scenarios::Scenario>(doc_->scenario());
+  std::optional<scenarios::TaskContext> task;
+  if (task_scenario->task) {
+    PF_ASSIGN_OR_RETURN(scenarios::TaskContext context, scenarios::TaskContext::Create(*task_scenario, model));
+    task.emplace(std::move(context));
+  }
   model_ = std::move(model);
   sim_ = std::move(sim);
   renderer_ = std::move(renderer);
+  preview_renderer_ = std::move(preview_renderer);
+  task_.reset();
+  expert_.reset();
+  setup_.reset();
+  task_scenario_ = std::move(task_scenario);
+  task_ = std::move(task);
+  if (task_) {
+    expert_ = std::make_unique<scenarios::Expert>(*task_, 1);
+    if (auto status = Resample(seed_, episode_); !status) return status;
+  }
+  if (preview_camera_ >= static_cast<int>(doc_->scenario().cameras.size())) preview_camera_ = 0;
   owners_.clear();
   for (const sim::BodyInfo& body : model_->bodies()) {
     if (body.object >= 0) {
@@ -181,14 +200,95 @@ core::Status Editor::Rebuild() {
 
 void Editor::StepSim(int steps) {
   if (!sim_) return;
-  for (int i = 0; i < steps; ++i) sim_->Step();
-  sim_steps_ += static_cast<std::uint64_t>(std::max(steps, 0));
+  for (int i = 0; i < steps; ++i) {
+    if (expert_on_ && expert_ && setup_) expert_->Act(*sim_, 0);
+    sim_->Step();
+    ++sim_steps_;
+    if (task_ && setup_) status_ = scenarios::EvaluateTask(*task_, *sim_, 0, *setup_, static_cast<int>(sim_steps_));
+  }
 }
 
 void Editor::ResetSim() {
   if (!sim_) return;
-  sim_->ResetAll();
   sim_steps_ = 0;
+  status_ = {};
+  if (task_ && setup_) {
+    task_->ApplyEpisode(*sim_, 0, *setup_);
+    expert_->Reset(*sim_, 0, *setup_);
+  } else {
+    sim_->ResetAll();
+  }
+}
+
+core::Status Editor::Resample(std::uint64_t seed, std::uint64_t episode) {
+  if (!task_) return core::Fail("the scenario has no task: nothing is randomized per episode");
+  PF_ASSIGN_OR_RETURN(scenarios::EpisodeSetup setup, task_->DrawEpisode(seed, episode));
+  seed_ = seed;
+  episode_ = episode;
+  setup_ = std::move(setup);
+  ResetSim();
+  return core::Ok();
+}
+
+std::string Editor::expert_phase() const {
+  if (!expert_ || !setup_) return "";
+  return scenarios::ExpertPhaseName(expert_->phase(0));
+}
+
+core::Status Editor::RenderCameras() {
+  if (!sim_ || !preview_renderer_ || doc_->scenario().cameras.empty()) {
+    preview_width_ = preview_height_ = 0;
+    return core::Ok();
+  }
+  const auto& cameras = doc_->scenario().cameras;
+  const int camera = std::clamp(preview_camera_, 0, static_cast<int>(cameras.size()) - 1);
+  preview_snapshot_.num_cameras = static_cast<std::uint32_t>(cameras.size());
+  sim_->WriteSnapshot(&preview_snapshot_);
+  if (task_ && setup_) {
+    task_->WriteCameras(*sim_, {&*setup_}, &preview_snapshot_);
+  } else {
+    for (std::size_t c = 0; c < cameras.size(); ++c) {
+      preview_snapshot_.camera_intrinsics[c] = cameras[c].intrinsics;
+      core::PoseToArray(cameras[c].X_PC, &preview_snapshot_.camera_poses[c * core::kPoseSize]);
+    }
+  }
+  // One camera at a time: the renderer draws views of one size per frame.
+  core::RenderSnapshot one = preview_snapshot_;
+  one.num_cameras = 1;
+  one.camera_intrinsics = {preview_snapshot_.camera_intrinsics[static_cast<std::size_t>(camera)]};
+  one.camera_poses.assign(preview_snapshot_.camera_poses.begin() + camera * core::kPoseSize,
+                          preview_snapshot_.camera_poses.begin() + (camera + 1) * core::kPoseSize);
+  PF_TRY(preview_renderer_->Render(one));
+  const std::uint32_t w = preview_renderer_->width(), h = preview_renderer_->height();
+  const std::size_t n = static_cast<std::size_t>(w) * h;
+  preview_width_ = w;
+  preview_height_ = h;
+  const auto colour = preview_renderer_->colour(0);
+  const auto depth = preview_renderer_->depth(0);
+  const auto segmentation = preview_renderer_->semantic_ids(0);
+  preview_rgb_.assign(colour.begin(), colour.end());
+  preview_depth_.assign(n * 4, 255);
+  preview_segmentation_.assign(n * 4, 255);
+  float lo = 1e30f, hi = 0.0f;
+  for (float z : depth)
+    if (z > 0.0f) {
+      lo = std::min(lo, z);
+      hi = std::max(hi, z);
+    }
+  for (std::size_t i = 0; i < n; ++i) {
+    preview_rgb_[4 * i + 3] = 255;
+    // Depth: near bright, far dark, background black.
+    const float z = depth[i];
+    const std::uint8_t g = z > 0.0f ? static_cast<std::uint8_t>(255.0f - 200.0f * (z - lo) / std::max(hi - lo, 1e-6f)) : 0;
+    preview_depth_[4 * i] = preview_depth_[4 * i + 1] = preview_depth_[4 * i + 2] = g;
+    // Segmentation: a stable colour per class.
+    const std::uint32_t id = segmentation[i];
+    const std::uint32_t hash = id == 0 ? 0 : (id * 2654435761u);
+    preview_segmentation_[4 * i] = id == 0 ? 0 : static_cast<std::uint8_t>(64 + (hash >> 24) % 192);
+    preview_segmentation_[4 * i + 1] = id == 0 ? 0 : static_cast<std::uint8_t>(64 + (hash >> 16) % 192);
+    preview_segmentation_[4 * i + 2] = id == 0 ? 0 : static_cast<std::uint8_t>(64 + (hash >> 8) % 192);
+  }
+  return core::Ok();
 }
 
 core::Status Editor::RenderViewport(std::uint32_t width, std::uint32_t height) {

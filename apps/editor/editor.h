@@ -15,6 +15,8 @@
 #include "pf/core/snapshot.h"
 #include "pf/render/batch_renderer.h"
 #include "pf/scenarios/document.h"
+#include "pf/scenarios/expert.h"
+#include "pf/scenarios/task.h"
 #include "pf/sim/batch_sim.h"
 
 namespace pf::editor {
@@ -65,12 +67,35 @@ class Editor {
   bool can_undo() const { return !undo_.empty(); }
   bool can_redo() const { return !redo_.empty(); }
 
-  // Simulation: the document's scene in one env.
+  // Simulation: the document's scene in one env. With a task, the env runs an episode of
+  // it: (seed, episode) picks the randomized variant (Resample), the expert can drive the
+  // robot, and the task's predicate is judged after every step.
   void Play(bool on) { playing_ = on; }
   bool playing() const { return playing_; }
   void StepSim(int steps);
-  void ResetSim();
+  void ResetSim();  // back to the episode's start
   std::uint64_t sim_steps() const { return sim_steps_; }
+  bool has_task() const { return task_.has_value(); }
+  core::Status Resample(std::uint64_t seed, std::uint64_t episode);
+  std::uint64_t seed() const { return seed_; }
+  std::uint64_t episode() const { return episode_; }
+  void SetExpert(bool on) { expert_on_ = on; }
+  bool expert_on() const { return expert_on_; }
+  // The task's view after the last step (success, rewards), the instruction, the expert's
+  // phase.
+  const scenarios::TaskStatus& task_status() const { return status_; }
+  std::string instruction() const { return setup_ ? setup_->instruction : ""; }
+  std::string expert_phase() const;
+  // The scenario cameras' views (RGB, depth, segmentation) of the current state, rendered
+  // by RenderCameras: [H × W × 4] each, for the camera `camera_previews_camera()`.
+  core::Status RenderCameras();
+  const std::vector<std::uint8_t>& preview_rgb() const { return preview_rgb_; }
+  const std::vector<std::uint8_t>& preview_depth() const { return preview_depth_; }
+  const std::vector<std::uint8_t>& preview_segmentation() const { return preview_segmentation_; }
+  std::uint32_t preview_width() const { return preview_width_; }
+  std::uint32_t preview_height() const { return preview_height_; }
+  int preview_camera() const { return preview_camera_; }
+  void SetPreviewCamera(int camera) { preview_camera_ = camera; }
 
   // The viewport: renders the scene from `camera` at width × height; the results stay in
   // renderer() until the next call.
@@ -105,6 +130,20 @@ class Editor {
   std::vector<std::uint8_t> viewport_pixels_;
   bool playing_ = false;
   std::uint64_t sim_steps_ = 0;
+  // The task (when the scenario has one) and the episode the env runs.
+  std::unique_ptr<scenarios::Scenario> task_scenario_;  // what task_ points into
+  std::optional<scenarios::TaskContext> task_;
+  std::optional<scenarios::EpisodeSetup> setup_;
+  std::unique_ptr<scenarios::Expert> expert_;
+  bool expert_on_ = false;
+  std::uint64_t seed_ = 0, episode_ = 0;
+  scenarios::TaskStatus status_;
+  // Camera previews.
+  std::unique_ptr<render::BatchRenderer> preview_renderer_;
+  core::RenderSnapshot preview_snapshot_;
+  std::vector<std::uint8_t> preview_rgb_, preview_depth_, preview_segmentation_;
+  std::uint32_t preview_width_ = 0, preview_height_ = 0;
+  int preview_camera_ = 0;
 };
 
 }  // namespace pf::editor

@@ -8,7 +8,8 @@
 //   open PATH | save [PATH] | select NAME | set position X Y Z | set rpy ROLL PITCH YAW
 //   set mass KG | set friction F | set restitution R | set colour R G B [A]
 //   set semantic_class NAME | add_object NAME URDF X Y Z | remove | undo | redo
-//   play | pause | step N | reset | click X Y | click_object NAME | camera YAW PITCH DISTANCE
+//   play | pause | step N | reset | resample SEED EPISODE | expert on|off | status
+//   preview CAMERA | click X Y | click_object NAME | camera YAW PITCH DISTANCE
 //   frames N | screenshot PNG | quit
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
@@ -341,6 +342,34 @@ std::string App::RunCommand(const std::string& line) {
     editor_->StepSim(n);
     return core::StrCat("ok: step ", editor_->sim_steps());
   }
+  if (cmd == "resample") {
+    std::uint64_t seed = 0, episode = 0;
+    if (!(in >> seed >> episode)) return "error: usage: resample SEED EPISODE";
+    return status_text(editor_->Resample(seed, episode));
+  }
+  if (cmd == "expert") {
+    std::string on;
+    in >> on;
+    if (on != "on" && on != "off") return "error: usage: expert on|off";
+    if (on == "on" && !editor_->has_task()) return "error: the scenario has no task, so no expert";
+    editor_->SetExpert(on == "on");
+    return "ok";
+  }
+  if (cmd == "status") {
+    if (!editor_->has_task()) return core::StrCat("step ", editor_->sim_steps(), ", no task");
+    const auto& t = editor_->task_status();
+    return core::StrCat("step ", editor_->sim_steps(), ", success ", t.success ? "yes" : "no", ", dense reward ",
+                        t.dense_reward, ", expert ", editor_->expert_on() ? editor_->expert_phase() : "off",
+                        ", instruction: ", editor_->instruction());
+  }
+  if (cmd == "preview") {
+    int camera = 0;
+    if (!(in >> camera) || camera < 0 || !editor_->has_document() ||
+        camera >= static_cast<int>(editor_->document().scenario().cameras.size()))
+      return "error: usage: preview CAMERA (an index of the scenario's cameras)";
+    editor_->SetPreviewCamera(camera);
+    return "ok";
+  }
   if (cmd == "click" && numbers(2, &v)) {
     Click(v[0], v[1]);
     return "selected: " + editor_->selected();
@@ -399,6 +428,10 @@ void App::DrawUi() {
       if (ImGui::MenuItem(editor_->playing() ? "Pause" : "Play")) editor_->Play(!editor_->playing());
       if (ImGui::MenuItem("Step")) editor_->StepSim(1);
       if (ImGui::MenuItem("Reset")) editor_->ResetSim();
+      if (ImGui::MenuItem("Run the expert", nullptr, editor_->expert_on(), editor_->has_task()))
+        editor_->SetExpert(!editor_->expert_on());
+      if (ImGui::MenuItem("Resample (next episode)", nullptr, false, editor_->has_task()))
+        if (auto s = editor_->Resample(editor_->seed(), editor_->episode() + 1); !s) ShowError(s.error());
       ImGui::EndMenu();
     }
     ImGui::EndMainMenuBar();
@@ -495,14 +528,44 @@ void App::DrawUi() {
   } else {
     ImGui::TextWrapped("Select an object in the scene tree or click it in the viewport.");
   }
+  if (editor_->has_task()) {
+    ImGui::Separator();
+    ImGui::TextUnformatted("Task");
+    ImGui::TextWrapped("%s", editor_->instruction().c_str());
+    int seed_episode[2] = {static_cast<int>(editor_->seed()), static_cast<int>(editor_->episode())};
+    ImGui::InputInt2("seed, episode", seed_episode);
+    if (ImGui::IsItemDeactivatedAfterEdit())
+      if (auto s = editor_->Resample(static_cast<std::uint64_t>(std::max(seed_episode[0], 0)),
+                                     static_cast<std::uint64_t>(std::max(seed_episode[1], 0)));
+          !s)
+        ShowError(s.error());
+    if (ImGui::Button("Resample")) (void)editor_->Resample(editor_->seed(), editor_->episode() + 1);
+    ImGui::SameLine();
+    bool expert = editor_->expert_on();
+    if (ImGui::Checkbox("expert drives", &expert)) editor_->SetExpert(expert);
+    const bool success = editor_->task_status().success;
+    ImGui::TextColored(success ? ImVec4(0.3f, 0.9f, 0.3f, 1.0f) : ImVec4(0.9f, 0.5f, 0.3f, 1.0f), "success: %s",
+                       success ? "yes" : "no");
+    ImGui::Text("dense reward %.3f, phase %s", editor_->task_status().dense_reward,
+                editor_->expert_on() ? editor_->expert_phase().c_str() : "-");
+  }
+  if (editor_->has_document() && !editor_->document().scenario().cameras.empty()) {
+    ImGui::Separator();
+    const auto& cameras = editor_->document().scenario().cameras;
+    ImGui::TextUnformatted("Camera previews (viewport, bottom left)");
+    for (std::size_t c = 0; c < cameras.size(); ++c)
+      if (ImGui::RadioButton(cameras[c].name.c_str(), editor_->preview_camera() == static_cast<int>(c)))
+        editor_->SetPreviewCamera(static_cast<int>(c));
+  }
   ImGui::End();
 
   // Status bar.
   ImGui::SetNextWindowPos(ImVec2(0, H - kStatusHeight), ImGuiCond_Always);
   ImGui::SetNextWindowSize(ImVec2(W, kStatusHeight), ImGuiCond_Always);
   ImGui::Begin("status", nullptr, fixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
-  ImGui::Text("%s | sim %s, step %llu | selected: %s", editor_->unsaved() ? "unsaved changes" : "saved",
+  ImGui::Text("%s | sim %s, step %llu%s | selected: %s", editor_->unsaved() ? "unsaved changes" : "saved",
               editor_->playing() ? "playing" : "paused", static_cast<unsigned long long>(editor_->sim_steps()),
+              !editor_->has_task() ? "" : editor_->task_status().success ? " | task: success" : " | task: not yet",
               editor_->selected().empty() ? "-" : editor_->selected().c_str());
   ImGui::End();
 
@@ -590,6 +653,17 @@ void App::Frame(bool capture) {
     } else {
       images.push_back({editor_->viewport_pixels(), static_cast<std::uint32_t>(vw), static_cast<std::uint32_t>(vh),
                         static_cast<std::int32_t>(vx), static_cast<std::int32_t>(vy)});
+    }
+    // The scenario camera's RGB, depth and segmentation, picture in picture.
+    if (auto s = editor_->RenderCameras(); !s) {
+      ShowError(s.error());
+    } else if (editor_->preview_width() > 0) {
+      const std::uint32_t pw = editor_->preview_width(), ph = editor_->preview_height();
+      const std::vector<std::uint8_t>* previews[] = {&editor_->preview_rgb(), &editor_->preview_depth(),
+                                                     &editor_->preview_segmentation()};
+      for (int k = 0; k < 3; ++k)
+        images.push_back({*previews[k], pw, ph, static_cast<std::int32_t>(vx) + 8 + k * static_cast<std::int32_t>(pw + 6),
+                          static_cast<std::int32_t>(vy + vh) - static_cast<std::int32_t>(ph) - 8});
     }
   }
   const std::uint32_t images_before = presenter_->image_count();

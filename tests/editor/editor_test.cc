@@ -179,6 +179,36 @@ TEST_CASE("editor: a failing save is an error and the previous file stays intact
   CHECK(pf::testing::ReadFile(file) == before);
 }
 
+TEST_CASE("editor: the task's expert runs live, the predicate is judged, resampling changes the episode", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path shot = dir.path() / "task.png";
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"frames 1", "status", "click_object green_cube", "expert on", "step 450", "status",
+                           "resample 0 3", "status", "click_object green_cube", "screenshot " + shot.string(), "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("> status\nstep 0, success no, dense reward 0, expert off"));
+  // The expert's episode: its success judged by the task's predicate, not by the expert.
+  CHECK_THAT(r.output, Catch::Contains("> status\nstep 450, success yes"));
+  CHECK_THAT(r.output, Catch::Contains("> resample 0 3\nok\n> status\nstep 0, success no"));
+  // Episode 3 puts the objects elsewhere: the green cube projects to another pixel.
+  std::vector<std::string> clicks;
+  for (std::size_t at = r.output.find("clicked "); at != std::string::npos; at = r.output.find("clicked ", at + 1))
+    clicks.push_back(r.output.substr(at, r.output.find(',', at) - at));
+  REQUIRE(clicks.size() == 2);
+  CHECK(clicks[0] != clicks[1]);
+  CHECK_THAT(r.output, Catch::Contains("selected: green_cube\n> expert on"));
+  // The camera previews (RGB, depth, segmentation) sit at the viewport's bottom left.
+  const Image image = ReadPng(shot);
+  std::set<std::uint32_t> colours;
+  for (int y = 650; y < 760; y += 2)
+    for (int x = 270; x < 660; x += 2) {
+      const std::uint8_t* p = image.At(x, y);
+      colours.insert(static_cast<std::uint32_t>(p[0]) << 16 | static_cast<std::uint32_t>(p[1]) << 8 | p[2]);
+    }
+  CHECK(colours.size() > 30);
+}
+
 TEST_CASE("editor: undo and redo walk the edits back and forth", "[editor]") {
   pf::testing::TempDir dir;
   const fs::path a = dir.path() / "a.pbtxt", b = dir.path() / "b.pbtxt";
