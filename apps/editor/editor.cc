@@ -179,10 +179,9 @@ core::Status Editor::Rebuild() {
   setup_.reset();
   task_scenario_ = std::move(task_scenario);
   task_ = std::move(task);
-  if (task_) {
-    expert_ = std::make_unique<scenarios::Expert>(*task_, 1);
-    if (auto status = Resample(seed_, episode_); !status) return status;
-  }
+  if (task_) expert_ = std::make_unique<scenarios::Expert>(*task_, 1);
+  expert_on_ = false;
+  status_ = {};
   if (preview_camera_ >= static_cast<int>(doc_->scenario().cameras.size())) preview_camera_ = 0;
   owners_.clear();
   for (const sim::BodyInfo& body : model_->bodies()) {
@@ -227,6 +226,13 @@ core::Status Editor::Resample(std::uint64_t seed, std::uint64_t episode) {
   episode_ = episode;
   setup_ = std::move(setup);
   ResetSim();
+  return core::Ok();
+}
+
+core::Status Editor::SetExpert(bool on) {
+  if (on && !task_) return core::Fail("the scenario has no task, so no expert");
+  if (on && !setup_) PF_TRY(Resample(seed_, episode_));
+  expert_on_ = on;
   return core::Ok();
 }
 
@@ -341,6 +347,7 @@ core::Status Editor::RenderViewport(std::uint32_t width, std::uint32_t height) {
       for (int c = 0; c < 3; ++c) px[c] = static_cast<std::uint8_t>((px[c] + shade) / 2);
     }
   }
+  DrawGizmo(width, height);
   // The selection: an orange outline around every pixel of its bodies.
   if (!selected_.empty()) {
     std::vector<std::uint8_t> mine(ids.size(), 0);
@@ -389,6 +396,148 @@ std::optional<core::Vec2> Editor::Project(const std::string& name) const {
     return render::ProjectToPixel(snapshot_.camera_intrinsics[0], p_C);
   }
   return std::nullopt;
+}
+
+}  // namespace pf::editor
+
+namespace pf::editor {
+namespace {
+
+// Distance from p to the segment ab, pixels.
+double SegmentDistance(const core::Vec2& p, const core::Vec2& a, const core::Vec2& b) {
+  const core::Vec2 ab = b - a;
+  const double t = ab.squaredNorm() > 0 ? std::clamp((p - a).dot(ab) / ab.squaredNorm(), 0.0, 1.0) : 0.0;
+  return (a + t * ab - p).norm();
+}
+
+// A 2-pixel line into an RGBA image.
+void Line(std::vector<std::uint8_t>& rgba, std::uint32_t w, std::uint32_t h, const core::Vec2& a, const core::Vec2& b,
+          const std::uint8_t colour[3]) {
+  const int steps = static_cast<int>(std::ceil((b - a).norm())) + 1;
+  for (int i = 0; i <= steps && steps < 100000; ++i) {
+    const core::Vec2 p = a + (b - a) * (static_cast<double>(i) / steps);
+    for (int dy = 0; dy < 2; ++dy)
+      for (int dx = 0; dx < 2; ++dx) {
+        const int x = static_cast<int>(p.x()) + dx, y = static_cast<int>(p.y()) + dy;
+        if (x < 0 || y < 0 || x >= static_cast<int>(w) || y >= static_cast<int>(h)) continue;
+        std::uint8_t* px = &rgba[(static_cast<std::size_t>(y) * w + static_cast<std::size_t>(x)) * 4];
+        px[0] = colour[0];
+        px[1] = colour[1];
+        px[2] = colour[2];
+      }
+  }
+}
+
+}  // namespace
+
+std::optional<core::Pose> Editor::ObjectPose(const std::string& name) const {
+  if (!model_) return std::nullopt;
+  for (std::size_t b = 0; b < owners_.size(); ++b) {
+    if (owners_[b] != name || model_->bodies()[b].object < 0) continue;
+    const double* p = &snapshot_.body_poses[b * core::kPoseSize];
+    return core::PoseFromArray(p);
+  }
+  return std::nullopt;
+}
+
+void Editor::DrawGizmo(std::uint32_t width, std::uint32_t height) {
+  gizmo_ = false;
+  if (selected_.empty()) return;
+  const std::optional<core::Pose> pose = dragging() ? std::optional<core::Pose>(pending_pose_) : ObjectPose(selected_);
+  if (!pose) return;  // robots have no gizmo
+  const core::CameraIntrinsics K = snapshot_.camera_intrinsics[0];
+  const core::Pose X_CW = camera_.Pose().inverse();
+  const core::Vec3 o = pose->translation();
+  const core::Vec3 o_C = X_CW * o;
+  if (o_C.z() <= K.near) return;
+  gizmo_length_ = 70.0 * o_C.z() / K.fy;  // about 70 pixels long
+  const auto project = [&](const core::Vec3& p_W) { return render::ProjectToPixel(K, X_CW * p_W); };
+  gizmo_origin_ = project(o);
+  static const std::uint8_t kColours[4][3] = {{230, 60, 60}, {60, 210, 60}, {70, 110, 240}, {240, 200, 40}};
+  for (int a = 0; a < 3; ++a) {
+    gizmo_tips_[a] = project(o + gizmo_length_ * core::Vec3::Unit(a));
+    Line(viewport_pixels_, width, height, gizmo_origin_, gizmo_tips_[a], kColours[a]);
+  }
+  gizmo_ring_.clear();
+  for (int i = 0; i <= 48; ++i) {
+    const double t = 2.0 * 3.14159265358979323846 * i / 48;
+    gizmo_ring_.push_back(project(o + 0.75 * gizmo_length_ * core::Vec3(std::cos(t), std::sin(t), 0.0)));
+  }
+  for (std::size_t i = 0; i + 1 < gizmo_ring_.size(); ++i)
+    Line(viewport_pixels_, width, height, gizmo_ring_[i], gizmo_ring_[i + 1], kColours[3]);
+  gizmo_ = true;
+}
+
+Editor::Handle Editor::HandleAt(double x, double y) const {
+  if (!gizmo_) return Handle::kNone;
+  const core::Vec2 p(x, y);
+  Handle best = Handle::kNone;
+  double best_distance = 6.0;
+  for (int a = 0; a < 3; ++a) {
+    const double d = SegmentDistance(p, gizmo_origin_ + 0.15 * (gizmo_tips_[a] - gizmo_origin_), gizmo_tips_[a]);
+    if (d < best_distance) {
+      best_distance = d;
+      best = static_cast<Handle>(a + 1);
+    }
+  }
+  for (std::size_t i = 0; i + 1 < gizmo_ring_.size(); ++i) {
+    const double d = SegmentDistance(p, gizmo_ring_[i], gizmo_ring_[i + 1]);
+    if (d < best_distance) {
+      best_distance = d;
+      best = Handle::kRotate;
+    }
+  }
+  return best;
+}
+
+std::optional<core::Vec2> Editor::HandlePoint(Handle handle) const {
+  if (!gizmo_ || handle == Handle::kNone) return std::nullopt;
+  if (handle == Handle::kRotate) return gizmo_ring_[gizmo_ring_.size() / 8];  // 45 degrees round
+  const core::Vec2 tip = gizmo_tips_[static_cast<int>(handle) - 1];
+  return gizmo_origin_ + 0.8 * (tip - gizmo_origin_);
+}
+
+void Editor::BeginDrag(Handle handle, double x, double y) {
+  const std::optional<core::Pose> pose = ObjectPose(selected_);
+  if (handle == Handle::kNone || !pose) return;
+  drag_ = handle;
+  drag_start_ = core::Vec2(x, y);
+  drag_pose_ = *pose;
+  pending_pose_ = *pose;
+}
+
+void Editor::Drag(double x, double y) {
+  if (!dragging() || !sim_) return;
+  const core::Vec2 delta = core::Vec2(x, y) - drag_start_;
+  if (drag_ == Handle::kRotate) {
+    const core::Vec2 a = drag_start_ - gizmo_origin_, b = core::Vec2(x, y) - gizmo_origin_;
+    // Image y points down: a counter-clockwise turn on screen is a negative angle there.
+    const double angle = -(std::atan2(b.y(), b.x()) - std::atan2(a.y(), a.x()));
+    // Seen from above (the usual view), screen angles and world yaw turn the same way.
+    pending_pose_ = drag_pose_;
+    pending_pose_.linear() = Eigen::AngleAxisd(angle, core::Vec3::UnitZ()).toRotationMatrix() * drag_pose_.linear();
+  } else {
+    const int axis = static_cast<int>(drag_) - 1;
+    const core::Vec2 along = gizmo_tips_[axis] - gizmo_origin_;
+    if (along.squaredNorm() < 1.0) return;  // the axis points at the camera
+    const double t = delta.dot(along) / along.squaredNorm() * gizmo_length_;
+    pending_pose_ = drag_pose_;
+    pending_pose_.translation() += t * core::Vec3::Unit(axis);
+  }
+  // Preview: the object where the drag has taken it, at rest.
+  for (std::size_t o = 0; o < model_->spec().objects.size(); ++o) {
+    if (model_->spec().objects[o].name != selected_) continue;
+    std::vector<double> state(static_cast<std::size_t>(sim_->StateSize(sim::kStateAll)));
+    sim_->GetState(0, sim::kStateAll, state);
+    sim_->SetObjectPoseInState(state, static_cast<int>(o), pending_pose_);
+    sim_->SetState(0, sim::kStateAll, state);
+  }
+}
+
+core::Status Editor::EndDrag() {
+  if (!dragging()) return core::Ok();
+  drag_ = Handle::kNone;
+  return SetPose(pending_pose_);
 }
 
 }  // namespace pf::editor

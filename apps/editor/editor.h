@@ -67,9 +67,11 @@ class Editor {
   bool can_undo() const { return !undo_.empty(); }
   bool can_redo() const { return !redo_.empty(); }
 
-  // Simulation: the document's scene in one env. With a task, the env runs an episode of
-  // it: (seed, episode) picks the randomized variant (Resample), the expert can drive the
-  // robot, and the task's predicate is judged after every step.
+  // Simulation: the document's scene in one env, as authored (the file's poses) until an
+  // episode of the task is asked for: Resample(seed, episode) shows that randomized variant,
+  // the expert drives the robot through one (starting episode (seed, episode) when none is
+  // shown), and the task's predicate is judged after every step. An edit shows the scene as
+  // authored again.
   void Play(bool on) { playing_ = on; }
   bool playing() const { return playing_; }
   void StepSim(int steps);
@@ -79,7 +81,8 @@ class Editor {
   core::Status Resample(std::uint64_t seed, std::uint64_t episode);
   std::uint64_t seed() const { return seed_; }
   std::uint64_t episode() const { return episode_; }
-  void SetExpert(bool on) { expert_on_ = on; }
+  core::Status SetExpert(bool on);
+  bool showing_episode() const { return setup_.has_value(); }
   bool expert_on() const { return expert_on_; }
   // The task's view after the last step (success, rewards), the instruction, the expert's
   // phase.
@@ -106,6 +109,17 @@ class Editor {
   std::string NameAt(std::uint32_t x, std::uint32_t y) const;
   // Where an object's or robot's origin projects in the last viewport, when in front.
   std::optional<core::Vec2> Project(const std::string& name) const;
+  // The gizmo of the selected object, drawn in the viewport at its origin: translate handles
+  // along world x, y, z and a ring that rotates it about world z. A drag previews the move
+  // in the simulation and becomes one (undoable) pose edit when it ends.
+  enum class Handle { kNone, kX, kY, kZ, kRotate };
+  Handle HandleAt(double x, double y) const;  // viewport pixel
+  // A point on a handle (viewport pixels), for scripted drags.
+  std::optional<core::Vec2> HandlePoint(Handle handle) const;
+  void BeginDrag(Handle handle, double x, double y);
+  void Drag(double x, double y);
+  core::Status EndDrag();
+  bool dragging() const { return drag_ != Handle::kNone; }
   // The viewport's colour image with the selection outlined, [H × W × 4].
   const std::vector<std::uint8_t>& viewport_pixels() const { return viewport_pixels_; }
 
@@ -130,6 +144,18 @@ class Editor {
   std::vector<std::uint8_t> viewport_pixels_;
   bool playing_ = false;
   std::uint64_t sim_steps_ = 0;
+  // Gizmo: where its parts project in the last viewport, and the drag in progress.
+  bool gizmo_ = false;
+  core::Vec2 gizmo_origin_ = core::Vec2::Zero();
+  core::Vec2 gizmo_tips_[3];
+  std::vector<core::Vec2> gizmo_ring_;
+  double gizmo_length_ = 0.1;  // metres of each translate handle
+  Handle drag_ = Handle::kNone;
+  core::Vec2 drag_start_ = core::Vec2::Zero();
+  core::Pose drag_pose_ = core::Pose::Identity();     // the object's pose when the drag began
+  core::Pose pending_pose_ = core::Pose::Identity();  // where the drag has taken it
+  std::optional<core::Pose> ObjectPose(const std::string& name) const;  // in the sim now
+  void DrawGizmo(std::uint32_t width, std::uint32_t height);
   // The task (when the scenario has one) and the episode the env runs.
   std::unique_ptr<scenarios::Scenario> task_scenario_;  // what task_ points into
   std::optional<scenarios::TaskContext> task_;

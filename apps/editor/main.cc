@@ -9,7 +9,8 @@
 //   set mass KG | set friction F | set restitution R | set colour R G B [A]
 //   set semantic_class NAME | add_object NAME URDF X Y Z | remove | undo | redo
 //   play | pause | step N | reset | resample SEED EPISODE | expert on|off | status
-//   preview CAMERA | click X Y | click_object NAME | camera YAW PITCH DISTANCE
+//   preview CAMERA | click X Y | click_object NAME | drag x|y|z|rotate DX DY
+//   camera YAW PITCH DISTANCE
 //   frames N | screenshot PNG | quit
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
@@ -351,9 +352,7 @@ std::string App::RunCommand(const std::string& line) {
     std::string on;
     in >> on;
     if (on != "on" && on != "off") return "error: usage: expert on|off";
-    if (on == "on" && !editor_->has_task()) return "error: the scenario has no task, so no expert";
-    editor_->SetExpert(on == "on");
-    return "ok";
+    return status_text(editor_->SetExpert(on == "on"));
   }
   if (cmd == "status") {
     if (!editor_->has_task()) return core::StrCat("step ", editor_->sim_steps(), ", no task");
@@ -385,6 +384,23 @@ std::string App::RunCommand(const std::string& line) {
     Click(x, y);
     return core::StrCat("clicked ", static_cast<int>(std::floor(x)), " ", static_cast<int>(std::floor(y)),
                         ", selected: ", editor_->selected());
+  }
+  if (cmd == "drag") {
+    std::string which;
+    in >> which;
+    const Editor::Handle handle = which == "x"        ? Editor::Handle::kX
+                                  : which == "y"      ? Editor::Handle::kY
+                                  : which == "z"      ? Editor::Handle::kZ
+                                  : which == "rotate" ? Editor::Handle::kRotate
+                                                      : Editor::Handle::kNone;
+    if (handle == Editor::Handle::kNone || !numbers(2, &v)) return "error: usage: drag x|y|z|rotate DX DY";
+    const auto at = editor_->HandlePoint(handle);
+    if (!at) return "error: no gizmo: select an object in view";
+    // The same calls as a mouse drag: press on the handle, move, release.
+    if (editor_->HandleAt((*at)[0], (*at)[1]) != handle) return "error: the handle is hidden behind another";
+    editor_->BeginDrag(handle, (*at)[0], (*at)[1]);
+    editor_->Drag((*at)[0] + v[0], (*at)[1] + v[1]);
+    return status_text(editor_->EndDrag());
   }
   if (cmd == "camera" && numbers(3, &v)) {
     editor_->camera().yaw = v[0];
@@ -429,7 +445,7 @@ void App::DrawUi() {
       if (ImGui::MenuItem("Step")) editor_->StepSim(1);
       if (ImGui::MenuItem("Reset")) editor_->ResetSim();
       if (ImGui::MenuItem("Run the expert", nullptr, editor_->expert_on(), editor_->has_task()))
-        editor_->SetExpert(!editor_->expert_on());
+        if (auto s = editor_->SetExpert(!editor_->expert_on()); !s) ShowError(s.error());
       if (ImGui::MenuItem("Resample (next episode)", nullptr, false, editor_->has_task()))
         if (auto s = editor_->Resample(editor_->seed(), editor_->episode() + 1); !s) ShowError(s.error());
       ImGui::EndMenu();
@@ -542,7 +558,9 @@ void App::DrawUi() {
     if (ImGui::Button("Resample")) (void)editor_->Resample(editor_->seed(), editor_->episode() + 1);
     ImGui::SameLine();
     bool expert = editor_->expert_on();
-    if (ImGui::Checkbox("expert drives", &expert)) editor_->SetExpert(expert);
+    if (ImGui::Checkbox("expert drives", &expert))
+      if (auto s = editor_->SetExpert(expert); !s) ShowError(s.error());
+    ImGui::Text("showing: %s", editor_->showing_episode() ? "an episode" : "the scene as authored");
     const bool success = editor_->task_status().success;
     ImGui::TextColored(success ? ImVec4(0.3f, 0.9f, 0.3f, 1.0f) : ImVec4(0.9f, 0.5f, 0.3f, 1.0f), "success: %s",
                        success ? "yes" : "no");
@@ -565,7 +583,7 @@ void App::DrawUi() {
   ImGui::Begin("status", nullptr, fixed | ImGuiWindowFlags_NoTitleBar | ImGuiWindowFlags_NoScrollbar);
   ImGui::Text("%s | sim %s, step %llu%s | selected: %s", editor_->unsaved() ? "unsaved changes" : "saved",
               editor_->playing() ? "playing" : "paused", static_cast<unsigned long long>(editor_->sim_steps()),
-              !editor_->has_task() ? "" : editor_->task_status().success ? " | task: success" : " | task: not yet",
+              !editor_->showing_episode() ? "" : editor_->task_status().success ? " | task: success" : " | task: not yet",
               editor_->selected().empty() ? "-" : editor_->selected().c_str());
   ImGui::End();
 
@@ -640,7 +658,21 @@ void App::Frame(bool capture) {
     if (ImGui::IsMouseDown(ImGuiMouseButton_Middle))
       editor_->camera().Pan(io.MouseDelta.x, io.MouseDelta.y, static_cast<std::uint32_t>(vh));
     if (io.MouseWheel != 0.0f) editor_->camera().Zoom(io.MouseWheel);
-    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) Click(io.MousePos.x, io.MousePos.y);
+    if (ImGui::IsMouseClicked(ImGuiMouseButton_Left)) {
+      const Editor::Handle handle = editor_->HandleAt(io.MousePos.x - vx, io.MousePos.y - vy);
+      if (handle != Editor::Handle::kNone) {
+        editor_->BeginDrag(handle, io.MousePos.x - vx, io.MousePos.y - vy);
+      } else {
+        Click(io.MousePos.x, io.MousePos.y);
+      }
+    }
+  }
+  if (editor_->dragging()) {
+    if (ImGui::IsMouseDown(ImGuiMouseButton_Left)) {
+      editor_->Drag(io.MousePos.x - vx, io.MousePos.y - vy);
+    } else if (auto s = editor_->EndDrag(); !s) {
+      ShowError(s.error());
+    }
   }
   if (editor_->playing()) editor_->StepSim(1);
   DrawUi();

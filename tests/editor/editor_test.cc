@@ -6,6 +6,7 @@
 #include <stb_image.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -207,6 +208,38 @@ TEST_CASE("editor: the task's expert runs live, the predicate is judged, resampl
       colours.insert(static_cast<std::uint32_t>(p[0]) << 16 | static_cast<std::uint32_t>(p[1]) << 8 | p[2]);
     }
   CHECK(colours.size() > 30);
+}
+
+TEST_CASE("editor: the gizmo's handles move an object along one world axis and turn it about z", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path a = dir.path() / "a.pbtxt", b = dir.path() / "b.pbtxt", c = dir.path() / "c.pbtxt";
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"save " + a.string(), "select red_cube", "frames 1", "drag x 40 0", "frames 1",
+                           "save " + b.string(), "drag rotate 0 30", "frames 1", "save " + c.string(), "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("> drag x 40 0\nok"));
+  pf::assets::AssetLibrary library{pf::assets::AssetResolver()};
+  auto da = pf::scenarios::ScenarioDocument::Open(a.string(), library);
+  auto db = pf::scenarios::ScenarioDocument::Open(b.string(), library);
+  auto dc = pf::scenarios::ScenarioDocument::Open(c.string(), library);
+  REQUIRE(da);
+  REQUIRE(db);
+  REQUIRE(dc);
+  CHECK(db->Differences(*da) == std::vector<std::string>{"objects[red_cube].pose"});
+  const auto before = da->Object("red_cube")->pose, moved = db->Object("red_cube")->pose,
+             turned = dc->Object("red_cube")->pose;
+  const pf::core::Vec3 step = moved.translation() - before.translation();
+  INFO("moved by " << step.transpose());
+  CHECK(std::abs(step.x()) > 0.005);  // along x only
+  CHECK(std::abs(step.y()) < 1e-9);
+  CHECK(std::abs(step.z()) < 1e-9);
+  CHECK(moved.rotation().isApprox(before.rotation()));
+  // The ring turns it about world z in place.
+  CHECK(turned.translation().isApprox(moved.translation()));
+  const pf::core::Mat3 turn = turned.rotation() * moved.rotation().transpose();
+  CHECK(std::abs(turn(2, 2) - 1.0) < 1e-9);
+  CHECK(std::abs(std::atan2(turn(1, 0), turn(0, 0))) > 0.05);
 }
 
 TEST_CASE("editor: undo and redo walk the edits back and forth", "[editor]") {
