@@ -136,6 +136,24 @@ core::Status Editor::RemoveSelected() {
   return core::Ok();
 }
 
+core::Status Editor::SetPlacementRegion(int index, const scenarios::RegionSpec& region) {
+  return Edit([&](scenarios::ScenarioDocument& d) { return d.SetPlacementRegion(index, region); });
+}
+
+std::vector<int> Editor::SelectedPlacements() const {
+  std::vector<int> out;
+  if (!doc_ || selected_.empty()) return out;
+  const auto& spec = doc_->scenario();
+  int object = -1;
+  for (std::size_t o = 0; o < spec.model.objects.size(); ++o)
+    if (spec.model.objects[o].name == selected_) object = static_cast<int>(o);
+  for (std::size_t p = 0; p < spec.randomization.placements.size(); ++p) {
+    const auto& objects = spec.randomization.placements[p].objects;
+    if (std::find(objects.begin(), objects.end(), object) != objects.end()) out.push_back(static_cast<int>(p));
+  }
+  return out;
+}
+
 bool Editor::Undo() {
   if (undo_.empty() || !doc_) return false;
   redo_.push_back(std::move(*doc_));
@@ -457,6 +475,22 @@ void Editor::DrawGizmo(std::uint32_t width, std::uint32_t height) {
   for (int a = 0; a < 3; ++a) {
     gizmo_tips_[a] = project(o + gizmo_length_ * core::Vec3::Unit(a));
     Line(viewport_pixels_, width, height, gizmo_origin_, gizmo_tips_[a], kColours[a]);
+  }
+  // The placement regions that randomize this object: boxes in cyan.
+  for (int p : SelectedPlacements()) {
+    const auto& region = doc_->scenario().randomization.placements[static_cast<std::size_t>(p)].region;
+    static const std::uint8_t kCyan[3] = {60, 220, 230};
+    const core::Vec3 lo = region.min, hi = region.max.cwiseMax(region.min + core::Vec3(0, 0, 0.002));
+    auto corner = [&](int i) {
+      return core::Vec3(i & 1 ? hi.x() : lo.x(), i & 2 ? hi.y() : lo.y(), i & 4 ? hi.z() : lo.z());
+    };
+    for (int i = 0; i < 8; ++i)
+      for (int bit : {1, 2, 4}) {
+        if (i & bit) continue;
+        const core::Vec3 a = X_CW * corner(i), b = X_CW * corner(i | bit);
+        if (a.z() <= K.near || b.z() <= K.near) continue;
+        Line(viewport_pixels_, width, height, render::ProjectToPixel(K, a), render::ProjectToPixel(K, b), kCyan);
+      }
   }
   gizmo_ring_.clear();
   for (int i = 0; i <= 48; ++i) {

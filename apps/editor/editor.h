@@ -62,6 +62,9 @@ class Editor {
   core::Status SetSemanticClass(const std::string& semantic_class);
   core::Status AddObject(const std::string& name, const std::string& urdf, const core::Pose& pose);
   core::Status RemoveSelected();
+  core::Status SetPlacementRegion(int index, const scenarios::RegionSpec& region);
+  // Indices of the placements (randomization.placements) that draw the selected object.
+  std::vector<int> SelectedPlacements() const;
   bool Undo();
   bool Redo();
   bool can_undo() const { return !undo_.empty(); }

@@ -8,6 +8,7 @@
 //   open PATH | save [PATH] | select NAME | set position X Y Z | set rpy ROLL PITCH YAW
 //   set mass KG | set friction F | set restitution R | set colour R G B [A]
 //   set semantic_class NAME | add_object NAME URDF X Y Z | remove | undo | redo
+//   set_region PLACEMENT MIN_X MIN_Y MIN_Z MAX_X MAX_Y MAX_Z
 //   play | pause | step N | reset | resample SEED EPISODE | expert on|off | status
 //   preview CAMERA | click X Y | click_object NAME | drag x|y|z|rotate DX DY
 //   camera YAW PITCH DISTANCE
@@ -327,6 +328,14 @@ std::string App::RunCommand(const std::string& line) {
     return status_text(editor_->AddObject(name, urdf, core::MakePose(core::Vec3(v[0], v[1], v[2]))));
   }
   if (cmd == "remove") return status_text(editor_->RemoveSelected());
+  if (cmd == "set_region") {
+    int index = -1;
+    if (!(in >> index) || !numbers(6, &v)) return "error: usage: set_region PLACEMENT MIN_X MIN_Y MIN_Z MAX_X MAX_Y MAX_Z";
+    scenarios::RegionSpec region;
+    region.min = core::Vec3(v[0], v[1], v[2]);
+    region.max = core::Vec3(v[3], v[4], v[5]);
+    return status_text(editor_->SetPlacementRegion(index, region));
+  }
   if (cmd == "undo") return editor_->Undo() ? "ok" : "error: nothing to undo";
   if (cmd == "redo") return editor_->Redo() ? "ok" : "error: nothing to redo";
   if (cmd == "play" || cmd == "pause") {
@@ -535,6 +544,35 @@ void App::DrawUi() {
       ImGui::ColorEdit4("colour", colour);
       if (ImGui::IsItemDeactivatedAfterEdit())
         if (auto s = editor_->SetColour(core::Vec4(colour[0], colour[1], colour[2], colour[3])); !s) ShowError(s.error());
+      // Randomization that draws this object per episode.
+      const auto& randomization = editor_->document().scenario().randomization;
+      for (int index : editor_->SelectedPlacements()) {
+        scenarios::RegionSpec region = randomization.placements[static_cast<std::size_t>(index)].region;
+        ImGui::Text("placement %d (cyan box): origin drawn in", index);
+        float lo[3] = {static_cast<float>(region.min.x()), static_cast<float>(region.min.y()), static_cast<float>(region.min.z())};
+        float hi[3] = {static_cast<float>(region.max.x()), static_cast<float>(region.max.y()), static_cast<float>(region.max.z())};
+        ImGui::PushID(index);
+        const bool a = ImGui::DragFloat3("region min", lo, 0.005f), a_done = ImGui::IsItemDeactivatedAfterEdit();
+        const bool b = ImGui::DragFloat3("region max", hi, 0.005f), b_done = ImGui::IsItemDeactivatedAfterEdit();
+        (void)a;
+        (void)b;
+        if (a_done || b_done) {
+          region.min = core::Vec3(lo[0], lo[1], lo[2]);
+          region.max = core::Vec3(hi[0], hi[1], hi[2]);
+          if (auto s = editor_->SetPlacementRegion(index, region); !s) ShowError(s.error());
+        }
+        ImGui::PopID();
+      }
+      for (const auto& physics : randomization.object_physics) {
+        const auto& spec = editor_->document().scenario().model.objects;
+        bool applies = false;
+        for (int o : physics.objects) applies = applies || spec[static_cast<std::size_t>(o)].name == editor_->selected();
+        if (!applies) continue;
+        if (physics.mass_scale) ImGui::Text("mass scale drawn in [%.3g, %.3g]", physics.mass_scale->min, physics.mass_scale->max);
+        if (physics.friction) ImGui::Text("friction drawn in [%.3g, %.3g]", physics.friction->min, physics.friction->max);
+        if (physics.restitution)
+          ImGui::Text("restitution drawn in [%.3g, %.3g]", physics.restitution->min, physics.restitution->max);
+      }
       char semantic[128];
       std::snprintf(semantic, sizeof semantic, "%s", fields->semantic_class.c_str());
       ImGui::InputText("semantic class", semantic, sizeof semantic);

@@ -54,6 +54,8 @@ struct BenchSoakOptions {
   int max_episode_steps = 40;      // VecEnv episodes end (truncate) this soon: many resets
   int threads = 2;
   std::string device;
+  bool datagen = true;  // run the datagen part of each cycle
+  bool vecenv = true;   // run the VecEnv part
 };
 
 std::uint64_t OpenFileDescriptors() {
@@ -198,6 +200,7 @@ int RunBenchSoak(const BenchSoakOptions& options) {
   while (options.cycles > 0 ? cycles < options.cycles : Clock::now() < deadline) {
     // A datagen run: every stage of the pipeline is created, run and torn down.
     const std::filesystem::path out = work / ("run-" + std::to_string(cycles));
+    if (options.datagen) {
     dg.out = out;
     dg.seed = cycles;
     auto stats = datagen::RunDatagen(dg, library);
@@ -207,9 +210,10 @@ int RunBenchSoak(const BenchSoakOptions& options) {
     std::error_code ec;
     std::filesystem::remove_all(out, ec);
     if (ec) return ReportError(command, core::Error{core::StrCat("cannot remove: ", ec.message()), {out.string(), 0, 0, ""}});
+    }
 
     // VecEnv stepping: synchronous steps, then asynchronous batches, with resets.
-    const int half = options.vecenv_steps / 2;
+    const int half = options.vecenv ? options.vecenv_steps / 2 : 0;
     for (int t = 0; t < half; ++t) {
       fill_actions(actions.size());
       auto step = vec.Step(actions);
@@ -220,8 +224,9 @@ int RunBenchSoak(const BenchSoakOptions& options) {
     std::vector<std::int32_t> ids(static_cast<std::size_t>(N));
     std::iota(ids.begin(), ids.end(), 0);
     fill_actions(actions.size());
-    if (auto sent = vec.Send(actions, ids); !sent) return ReportError(command, sent.error());
-    for (int t = 0; t < options.vecenv_steps - half; ++t) {
+    if (options.vecenv)
+      if (auto sent = vec.Send(actions, ids); !sent) return ReportError(command, sent.error());
+    for (int t = 0; options.vecenv && t < options.vecenv_steps - half; ++t) {
       auto batch = vec.Recv();
       if (!batch) return ReportError(command, batch.error());
       env_steps += static_cast<std::uint64_t>(batch->batch);
@@ -239,8 +244,10 @@ int RunBenchSoak(const BenchSoakOptions& options) {
       env_steps += static_cast<std::uint64_t>(batch->batch);
     }
     const std::int32_t one[] = {static_cast<std::int32_t>(cycles % static_cast<std::uint64_t>(N))};
-    if (auto reset = vec.ResetEnvs(one); !reset) return ReportError(command, reset.error());
-    if (cycles % 5 == 4) vec.Reset(cycles);
+    if (options.vecenv) {
+      if (auto reset = vec.ResetEnvs(one); !reset) return ReportError(command, reset.error());
+      if (cycles % 5 == 4) vec.Reset(cycles);
+    }
     ++cycles;
 
     if (Clock::now() >= next_sample) {
@@ -336,6 +343,8 @@ void RegisterBenchSoak(CLI::App* bench, int* exit_code) {
   cmd->add_option("--threads", options->threads, "Threads of the datagen runs and the VecEnv (0 = all cores)")
       ->capture_default_str()->check(CLI::Range(0, 1024));
   cmd->add_option("--device", options->device, "Vulkan device name substring");
+  cmd->add_flag("!--no-datagen", options->datagen, "Leave out the datagen runs (to tell where memory goes)");
+  cmd->add_flag("!--no-vecenv", options->vecenv, "Leave out the VecEnv stepping");
   cmd->callback([options, exit_code] { *exit_code = RunBenchSoak(*options); });
 }
 

@@ -96,6 +96,19 @@ void Diff(const pb::Message& a, const pb::Message& b, const std::string& prefix,
                                                                 : prefix + "." + field->name() + "[" + name + "]");
       continue;
     }
+    if (field->is_repeated() && field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE && !field->is_map()) {
+      // Unnamed items (placements, ...): by index.
+      const int na = ra->FieldSize(a, field), nb = rb->FieldSize(b, field);
+      for (int i = 0; i < std::max(na, nb); ++i) {
+        const std::string item_path = path + "[" + std::to_string(i) + "]";
+        if (i >= na || i >= nb) {
+          out->push_back(item_path);
+        } else {
+          Diff(ra->GetRepeatedMessage(a, field, i), rb->GetRepeatedMessage(b, field, i), item_path, out);
+        }
+      }
+      continue;
+    }
     if (!field->is_repeated() && field->cpp_type() == pb::FieldDescriptor::CPPTYPE_MESSAGE) {
       const bool ha = ra->HasField(a, field), hb = rb->HasField(b, field);
       if (ha != hb) {
@@ -103,8 +116,15 @@ void Diff(const pb::Message& a, const pb::Message& b, const std::string& prefix,
       } else if (ha) {
         std::vector<std::string> inner;
         Diff(ra->GetMessage(a, field), rb->GetMessage(b, field), path, &inner);
-        // A changed pose or colour is one edit: report the field, not its components.
-        if (!inner.empty()) out->push_back(path);
+        // A value (a pose, a colour, a range, a region) is one edit: the field, not its parts.
+        static const std::set<std::string> kValues = {"Pose", "RGBA", "Vec3", "Quaternion", "Range", "Region"};
+        if (!inner.empty()) {
+          if (kValues.contains(field->message_type()->name())) {
+            out->push_back(path);
+          } else {
+            out->insert(out->end(), inner.begin(), inner.end());
+          }
+        }
       }
       continue;
     }
@@ -284,6 +304,20 @@ core::Status ScenarioDocument::RemoveObject(std::string_view name) {
   const int i = FindObject(impl_->message, name);
   if (i < 0) return core::Fail(core::StrCat("no object named '", name, "'"), {impl_->source.string(), 0, 0, "objects"});
   return Apply({}, [&](msg::Scenario* s) { s->mutable_objects()->DeleteSubrange(i, 1); });
+}
+
+core::Status ScenarioDocument::SetPlacementRegion(int index, const RegionSpec& region) {
+  if (index < 0 || index >= impl_->message.randomization().placements_size())
+    return core::Fail(core::StrCat("no placement ", index), {impl_->source.string(), 0, 0, "randomization.placements"});
+  return Apply({}, [&](msg::Scenario* s) {
+    msg::Region* r = s->mutable_randomization()->mutable_placements(index)->mutable_region();
+    r->mutable_min()->set_x(region.min.x());
+    r->mutable_min()->set_y(region.min.y());
+    r->mutable_min()->set_z(region.min.z());
+    r->mutable_max()->set_x(region.max.x());
+    r->mutable_max()->set_y(region.max.y());
+    r->mutable_max()->set_z(region.max.z());
+  });
 }
 
 std::vector<std::string> ScenarioDocument::Differences(const ScenarioDocument& other) const {

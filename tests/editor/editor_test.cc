@@ -242,6 +242,24 @@ TEST_CASE("editor: the gizmo's handles move an object along one world axis and t
   CHECK(std::abs(std::atan2(turn(1, 0), turn(0, 0))) > 0.05);
 }
 
+TEST_CASE("editor: a placement region is edited, a region too small for its objects is refused", "[editor]") {
+  pf::testing::TempDir dir;
+  const fs::path a = dir.path() / "a.pbtxt", b = dir.path() / "b.pbtxt";
+  const Run r = RunEditor(dir, "builtin://default",
+                          {"save " + a.string(), "select red_cube", "set_region 0 0.40 -0.24 0.40 0.64 0.08 0.40",
+                           "set_region 0 0.40 -0.24 0.40 0.401 -0.239 0.40", "save " + b.string(), "quit"});
+  INFO(r.output);
+  REQUIRE(r.exit_code == 0);
+  CHECK_THAT(r.output, Catch::Contains("> set_region 0 0.40 -0.24 0.40 0.401 -0.239 0.40\nerror: "));
+  pf::assets::AssetLibrary library{pf::assets::AssetResolver()};
+  auto da = pf::scenarios::ScenarioDocument::Open(a.string(), library);
+  auto db = pf::scenarios::ScenarioDocument::Open(b.string(), library);
+  REQUIRE(da);
+  REQUIRE(db);
+  CHECK(db->Differences(*da) == std::vector<std::string>{"randomization.placements[0].region"});
+  CHECK(db->scenario().randomization.placements[0].region.max.x() == 0.64);
+}
+
 TEST_CASE("editor: undo and redo walk the edits back and forth", "[editor]") {
   pf::testing::TempDir dir;
   const fs::path a = dir.path() / "a.pbtxt", b = dir.path() / "b.pbtxt";

@@ -72,6 +72,21 @@ TEST_CASE("ScenarioDocument: edits change exactly their field, invalid edits cha
   CHECK_FALSE(doc->AddUrdfObject("red_cube", "builtin://parafab_arm", core::Pose::Identity()));  // name taken
   CHECK(doc->Text() == before);
 
+  // A placement region: grown, and one too small for its objects (refused at load, so here).
+  const ScenarioDocument edited = *doc;
+  RegionSpec region = doc->scenario().randomization.placements[0].region;
+  region.max.x() += 0.02;
+  REQUIRE(doc->SetPlacementRegion(0, region));
+  CHECK(doc->Differences(edited) == Paths{"randomization.placements[0].region"});
+  CHECK(doc->scenario().randomization.placements[0].region.max.x() == region.max.x());
+  RegionSpec tiny = region;
+  tiny.max.x() = tiny.min.x() + 0.001;
+  tiny.max.y() = tiny.min.y() + 0.001;
+  const auto too_small = doc->SetPlacementRegion(0, tiny);
+  REQUIRE_FALSE(too_small);
+  CHECK_THAT(too_small.error().where.field, Catch::StartsWith("randomization.placements[0]"));
+  CHECK_FALSE(doc->SetPlacementRegion(7, region));
+  *doc = edited;
   // Still named by the randomization: removing it would leave a dangling name.
   const auto referenced = doc->RemoveObject("yellow_sphere");
   REQUIRE_FALSE(referenced);

@@ -68,6 +68,9 @@ class ScenarioDocument {
   // at `pose`; `name` must be new.
   core::Status AddUrdfObject(std::string_view name, std::string_view urdf, const core::Pose& pose);
   core::Status RemoveObject(std::string_view name);
+  // Randomization: the region of placement `index` (randomization.placements[index]), where
+  // its objects' origins are drawn (x, y) and rest (min z).
+  core::Status SetPlacementRegion(int index, const RegionSpec& region);
 
   // Paths of the fields whose values differ from `other`, e.g. "objects[cube].mass",
   // "objects[mug]" (added or removed), "physics"; empty when the contents are equal.
