@@ -988,17 +988,7 @@ void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
       vkCmdCopyImageToBuffer(cmd, slot.images[i], VK_IMAGE_LAYOUT_TRANSFER_SRC_OPTIMAL, slot.readback_buffer, 1,
                              &copy);
     }
-    VkBufferMemoryBarrier to_host{};
-    to_host.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER;
-    to_host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-    to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
-    to_host.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    to_host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-    to_host.buffer = slot.readback_buffer;
-    to_host.offset = 0;
-    to_host.size = VK_WHOLE_SIZE;
-    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1,
-                         &to_host, 0, nullptr);
+    BarrierTransferToHost(cmd, slot.readback_buffer);
   }
   PF_CHECK(vkEndCommandBuffer(cmd) == VK_SUCCESS);
 }

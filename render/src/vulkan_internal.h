@@ -50,6 +50,21 @@ void Destroy(VkDevice device, VkShaderModule& handle);
 void Destroy(VkDevice device, VkSwapchainKHR& handle);
 void Destroy(VkDevice device, VkSemaphore& handle);
 
+// Records a barrier that makes transfer writes to `buffer` visible to host reads.
+inline void BarrierTransferToHost(VkCommandBuffer cmd, VkBuffer buffer) {
+  VkBufferMemoryBarrier to_host{};
+  to_host.sType = VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER;
+  to_host.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+  to_host.dstAccessMask = VK_ACCESS_HOST_READ_BIT;
+  to_host.srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_host.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+  to_host.buffer = buffer;
+  to_host.offset = 0;
+  to_host.size = VK_WHOLE_SIZE;
+  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_HOST_BIT, 0, 0, nullptr, 1, &to_host, 0,
+                       nullptr);
+}
+
 struct VulkanContext::Impl {
   VkInstance instance = VK_NULL_HANDLE;
   VkDebugUtilsMessengerEXT messenger = VK_NULL_HANDLE;
