@@ -1254,12 +1254,17 @@ core::Result<double> RenderOnlyFramesPerSecond(const DatagenConfig& config, asse
 
 core::Result<DatagenStats> RunDatagen(const DatagenConfig& config, assets::AssetLibrary& library,
                                       const ProgressFn& progress) {
+  core::Result<DatagenStats> result = core::Fail("datagen did not run");
   try {
     Runner runner(config, library, progress);
-    return runner.Run();
+    result = runner.Run();
   } catch (const std::exception& e) {
-    return core::Fail(StrCat("internal error in datagen: ", e.what()), {config.out.string(), 0, 0, ""});
+    result = core::Fail(StrCat("internal error in datagen: ", e.what()), {config.out.string(), 0, 0, ""});
   }
+  // The run's memory, freed with the runner (renderer, simulation, buffers), back to the
+  // system: a process that runs datagen again (a soak, a service) does not keep the peak.
+  ::malloc_trim(0);
+  return result;
 }
 
 }  // namespace pf::datagen

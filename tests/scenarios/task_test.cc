@@ -36,6 +36,26 @@ TEST_CASE("the stack expert stacks", "[scenarios][task][expert]") { CheckExpert(
 
 TEST_CASE("the default scenario's expert picks and places", "[scenarios][task][expert]") { CheckExpert("default", 50, 0.95); }
 
+// The Panda variants (scenarios/library/panda/): the same tasks with the shared assets' Franka
+// Panda, loaded from files with the shared assets as the asset root.
+void CheckPandaExpert(const std::string& name, int episodes, double rate) {
+  const auto shared = pf::testing::RequireSharedAssets();
+  assets::AssetLibrary library{assets::AssetResolver({shared})};
+  auto scenario = LoadScenario((pf::testing::SourceDir() / "scenarios/library/panda" / (name + ".pbtxt")).string(), library);
+  if (!scenario) FAIL(scenario.error().ToString());
+  REQUIRE(scenario->task);
+  auto outcome = EvaluateExpert(*scenario, episodes, 8, 7);
+  REQUIRE(outcome);
+  std::fprintf(stderr, "panda %s: %d / %d, mean steps %.0f\n", name.c_str(), outcome->successes, outcome->episodes,
+               outcome->mean_steps);
+  CHECK(outcome->episodes == episodes);
+  CHECK(outcome->successes >= static_cast<int>(std::ceil(rate * episodes)));
+}
+
+TEST_CASE("the Panda reaches", "[scenarios][task][expert][panda]") { CheckPandaExpert("reach", 50, 0.95); }
+TEST_CASE("the Panda picks and places", "[scenarios][task][expert][panda]") { CheckPandaExpert("pick_place", 50, 0.95); }
+TEST_CASE("the Panda stacks", "[scenarios][task][expert][panda]") { CheckPandaExpert("stack", 50, 0.85); }
+
 // The expert's per-episode plan (transport height, home orientation, closing axis) belongs
 // to each env: an episode driven next to another one, with the expert's calls made
 // concurrently as BatchSim::Step hooks, moves bit for bit as it does alone.
