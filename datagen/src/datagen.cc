@@ -1254,6 +1254,15 @@ core::Result<double> RenderOnlyFramesPerSecond(const DatagenConfig& config, asse
 
 core::Result<DatagenStats> RunDatagen(const DatagenConfig& config, assets::AssetLibrary& library,
                                       const ProgressFn& progress) {
+  // glibc gives each new thread its own malloc arena, up to 8 per core, and memory freed in
+  // one arena serves only that arena: a process that runs datagen again and again (a soak,
+  // a service) saw resident memory creep up by 2-3 % per half hour with the bytes in use
+  // flat. Two arenas keep it flat (bench soak); the per-step paths allocate nothing, so the
+  // lock they share is not contended.
+#if defined(__GLIBC__)
+  static std::once_flag arenas;
+  std::call_once(arenas, [] { ::mallopt(M_ARENA_MAX, 2); });
+#endif
   core::Result<DatagenStats> result = core::Fail("datagen did not run");
   try {
     Runner runner(config, library, progress);
