@@ -887,13 +887,14 @@ void BatchRenderer::Impl::BuildRecords(const core::RenderSnapshot& s, FrameSlot&
       M.topRightCorner<3, 1>() = X_WG[ek].translation();
       StoreMatrix(clip_from_W * M, rec.clip_from_G);
       const core::Vec3 light_G = X_WG[ek].linear().transpose() * to_light;
+      const core::Vec4& colour = s.instance_colours.empty() ? mesh.colour : s.instance_colours[ek];
       for (int i = 0; i < 3; ++i) {
         rec.light_G[i] = static_cast<float>(light_G[i]);
         rec.inv_scale[i] = static_cast<float>(1.0 / inst.scale[i]);
-        rec.colour[i] = static_cast<float>(mesh.colour[i] * light_rgb[i]);
+        rec.colour[i] = static_cast<float>(colour[i] * light_rgb[i]);
       }
       rec.light_G[3] = static_cast<float>(light.ambient);
-      rec.colour[3] = static_cast<float>(mesh.colour[3]);
+      rec.colour[3] = static_cast<float>(colour[3]);
       rec.ids[0] = s.segmentation_ids[ek];
       rec.ids[1] = inst.semantic_class;
       rec.ids[2] = v % views_per_pass;
@@ -1039,6 +1040,8 @@ core::Status CheckSnapshot(const core::RenderSnapshot& s, std::size_t num_meshes
     return size_error("segmentation_ids", s.segmentation_ids.size(), envs * n);
   if (s.instance_visible.size() != envs * n)
     return size_error("instance_visible", s.instance_visible.size(), envs * n);
+  if (!s.instance_colours.empty() && s.instance_colours.size() != envs * n)
+    return size_error("instance_colours", s.instance_colours.size(), envs * n);
   if (s.camera_intrinsics.size() != views)
     return size_error("camera_intrinsics", s.camera_intrinsics.size(), views);
   if (s.camera_poses.size() != views * core::kPoseSize)

@@ -14,6 +14,7 @@
 #include "pf/render/batch_renderer.h"
 #include "pf/render/camera.h"
 #include "pf/scenarios/scenario.h"
+#include "pf/scenarios/task.h"
 #include "pf/sim/batch_sim.h"
 #include "support/test_support.h"
 
@@ -127,6 +128,102 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
   }
   core::SetLogSink(previous);
   CHECK(validation_messages == 0);
+}
+
+// Colour randomization is drawn, not only recorded: each env's randomized objects show the
+// colour its episode drew (the chromaticity of their lit pixels is that of drawn colour ×
+// light colour), the others keep their own.
+TEST_CASE("randomized object colours are the colours rendered", "[scenarios][render][labels][randomization]") {
+  setenv("PARAFAB_VK_VALIDATION", "1", 1);
+  const auto devices = render::ListDevices();
+  if (!devices || devices->empty()) {
+    std::printf("SKIPPED: no Vulkan device\n");
+    std::exit(pf::testing::kSkipReturnCode);
+  }
+  assets::AssetLibrary library{assets::AssetResolver()};
+  std::string text(*BuiltinScenarioText("default"));
+  const std::size_t at = text.rfind("}");  // the end of the randomization block, the file's last
+  REQUIRE(at != std::string::npos);
+  text.insert(at, "  colors { objects: [\"red_cube\", \"green_cube\"] hue: 0.5 saturation { min: 0.6 max: 1.0 } "
+                  "value { min: 0.7 max: 1.0 } }\n");
+  const auto scenario = ParseScenario(text, "colours.pbtxt", library);
+  if (!scenario) FAIL(scenario.error().ToString());
+  auto model = CompileModel(*scenario);
+  REQUIRE(model);
+  const sim::Model& m = **model;
+  auto context = TaskContext::Create(*scenario, *model);
+  REQUIRE(context);
+  auto created = sim::BatchSim::Create(*model, {2, 1, 64});
+  REQUIRE(created);
+  sim::BatchSim& sim = **created;
+  std::vector<EpisodeSetup> setups;
+  for (int e = 0; e < 2; ++e) {
+    auto setup = context->DrawEpisode(3, static_cast<std::uint64_t>(e));
+    REQUIRE(setup);
+    setups.push_back(*setup);
+  }
+  for (int e = 0; e < 2; ++e) context->ApplyEpisode(sim, e, setups[static_cast<std::size_t>(e)]);
+  core::RenderSnapshot snapshot;
+  snapshot.num_cameras = static_cast<std::uint32_t>(scenario->cameras.size());
+  sim.WriteSnapshot(&snapshot);
+  context->WriteCameras(sim, {&setups[0], &setups[1]}, &snapshot);
+  REQUIRE(snapshot.instance_colours.size() == 2 * snapshot.instances.size());
+  std::vector<render::RenderMeshInput> meshes;
+  for (const auto& mesh : m.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  render::RenderConfig config;
+  auto renderer = render::BatchRenderer::Create(config, meshes);
+  if (!renderer) FAIL(renderer.error().ToString());
+  REQUIRE((*renderer)->Render(snapshot));
+  const render::BatchRenderer& r = **renderer;
+  const std::size_t n = snapshot.instances.size();
+  int index[3] = {-1, -1, -1};  // red_cube, green_cube, table
+  for (std::size_t o = 0; o < scenario->model.objects.size(); ++o) {
+    const std::string& name = scenario->model.objects[o].name;
+    if (name == "red_cube") index[0] = static_cast<int>(o);
+    if (name == "green_cube") index[1] = static_cast<int>(o);
+    if (name == "table") index[2] = static_cast<int>(o);
+  }
+  core::Vec3 seen[2][3];
+  for (std::uint32_t e = 0; e < 2; ++e) {
+    const std::uint32_t view = e * snapshot.num_cameras;
+    const core::Vec3 light = snapshot.lights[e].colour;
+    for (int j = 0; j < 3; ++j) {
+      INFO("env " << e << ", object " << scenario->model.objects[static_cast<std::size_t>(index[j])].name);
+      std::uint32_t id = 0;
+      for (std::size_t k = 0; k < n; ++k)
+        if (static_cast<int>(snapshot.instances[k].body) == m.object_body(index[j])) id = snapshot.segmentation_ids[e * n + k];
+      REQUIRE(id != 0);
+      // Sum of the object's well-lit pixels.
+      core::Vec3 sum = core::Vec3::Zero();
+      int pixels = 0;
+      const auto ids = r.instance_ids(view);
+      const auto rgba = r.colour(view);
+      for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (ids[i] != id) continue;
+        const core::Vec3 c(rgba[4 * i], rgba[4 * i + 1], rgba[4 * i + 2]);
+        if (c.maxCoeff() < 60 || c.maxCoeff() > 250) continue;  // too dark to read, or clipped
+        sum += c;
+        ++pixels;
+      }
+      REQUIRE(pixels >= 10);
+      const core::Vec4 drawn = j < 2 ? setups[e].object_colours[static_cast<std::size_t>(index[j])]
+                                     : m.render_meshes()[snapshot.instances[0].mesh.value].colour;
+      core::Vec3 expected(drawn[0] * light[0], drawn[1] * light[1], drawn[2] * light[2]);
+      if (j == 2) {  // the table keeps the colour of its own mesh
+        for (std::size_t k = 0; k < n; ++k)
+          if (static_cast<int>(snapshot.instances[k].body) == m.object_body(index[j])) {
+            const core::Vec4 own = m.render_meshes()[snapshot.instances[k].mesh.value].colour;
+            expected = core::Vec3(own[0] * light[0], own[1] * light[1], own[2] * light[2]);
+          }
+      }
+      const core::Vec3 got = sum / pixels;
+      seen[e][j] = got.normalized();
+      INFO("rendered " << got.transpose() << ", expected direction " << expected.normalized().transpose());
+      CHECK(got.normalized().dot(expected.normalized()) > 0.995);
+    }
+  }
+  // The two episodes drew different colours for the randomized objects.
+  CHECK(seen[0][0].dot(seen[1][0]) < 0.999);
 }
 
 }  // namespace

@@ -58,6 +58,9 @@ struct RenderSnapshot {
   std::vector<double> body_poses;                 // [num_envs × num_bodies × 7] X_WB (x,y,z,qw,qx,qy,qz)
   std::vector<MaterialId> instance_materials;     // [num_envs × num_instances]
   std::vector<std::uint32_t> segmentation_ids;    // [num_envs × num_instances], 0 = background
+  // Per env colours, linear RGBA, [num_envs × num_instances]; empty = every instance in its
+  // mesh's own colour (domain randomization of colours fills it; Resize leaves it empty).
+  std::vector<Vec4> instance_colours;
   std::vector<std::uint8_t> instance_visible;     // [num_envs × num_instances], 0 or 1
   std::vector<CameraIntrinsics> camera_intrinsics;  // [num_envs × num_cameras]
   std::vector<double> camera_poses;               // [num_envs × num_cameras × 7] X_WC, OpenCV axes
