@@ -24,11 +24,27 @@ namespace fs = std::filesystem;
 namespace pb = google::protobuf;
 namespace msg = parafab::scenario;
 
+// The loaded text, cut into top-level entries: each entry's lines, from the comment and
+// blank lines just above it to the line before the next entry's; `header` is what precedes
+// the first entry.
+struct TextBlocks {
+  std::string header;
+  struct Block {
+    const pb::FieldDescriptor* field = nullptr;
+    int index = -1;            // in the repeated field, -1 for singular fields
+    std::string leading;       // comment and blank lines just above the entry
+    std::string text;          // the entry itself, to the next one's leading lines
+  };
+  std::vector<Block> blocks;
+};
+
 struct ScenarioDocument::Impl {
   msg::Scenario message;
   fs::path source;
   Scenario scenario;
   assets::AssetLibrary* library = nullptr;  // the document does not outlive it
+  msg::Scenario loaded;  // what `blocks` hold
+  TextBlocks blocks;
 };
 
 namespace {
@@ -158,6 +174,155 @@ void Diff(const pb::Message& a, const pb::Message& b, const std::string& prefix,
   }
 }
 
+// One top-level entry of `from` (occurrence `index` of a repeated field) printed alone.
+std::string PrintEntry(const msg::Scenario& from, const pb::FieldDescriptor* field, int index) {
+  msg::Scenario one;
+  const pb::Reflection* r = from.GetReflection();
+  if (field->is_repeated()) {
+    r->AddMessage(&one, field)->CopyFrom(r->GetRepeatedMessage(from, field, index));
+  } else {
+    one.CopyFrom(from);
+    const pb::Descriptor* d = one.GetDescriptor();
+    for (int f = 0; f < d->field_count(); ++f)
+      if (d->field(f) != field) r->ClearField(&one, d->field(f));
+  }
+  return Print(one);
+}
+
+// The name of a repeated entry that has one ("" otherwise).
+std::string EntryName(const msg::Scenario& from, const pb::FieldDescriptor* field, int index) {
+  if (!field->is_repeated() || field->cpp_type() != pb::FieldDescriptor::CPPTYPE_MESSAGE) return "";
+  const pb::Message& m = from.GetReflection()->GetRepeatedMessage(from, field, index);
+  const pb::FieldDescriptor* name = m.GetDescriptor()->FindFieldByName("name");
+  return name && name->type() == pb::FieldDescriptor::TYPE_STRING ? m.GetReflection()->GetString(m, name) : "";
+}
+
+bool BlankOrComment(std::string_view line) {
+  const std::size_t first = line.find_first_not_of(" \t\r\n");
+  return first == std::string_view::npos || line[first] == '#';
+}
+
+// Cuts `text` (which parses as `parsed`) into its top-level entries; empty when the layout
+// does not allow it (two entries on one line, say): saving then prints the whole file.
+TextBlocks CutBlocks(const std::string& text, const msg::Scenario& parsed) {
+  msg::Scenario check;
+  pb::TextFormat::ParseInfoTree tree;
+  pb::TextFormat::Parser parser;
+  parser.WriteLocationsTo(&tree);
+  if (!parser.ParseFromString(text, &check)) return {};
+  struct Start {
+    int line;
+    const pb::FieldDescriptor* field;
+    int index;
+  };
+  std::vector<Start> starts;
+  const pb::Descriptor* d = check.GetDescriptor();
+  const pb::Reflection* r = check.GetReflection();
+  for (int f = 0; f < d->field_count(); ++f) {
+    const pb::FieldDescriptor* field = d->field(f);
+    const int count = field->is_repeated() ? r->FieldSize(check, field) : (r->HasField(check, field) ? 1 : 0);
+    for (int i = 0; i < count; ++i) {
+      const auto location = tree.GetLocation(field, field->is_repeated() ? i : -1);
+      if (location.line < 0) return {};
+      starts.push_back({location.line, field, field->is_repeated() ? i : -1});
+    }
+  }
+  std::sort(starts.begin(), starts.end(), [](const Start& a, const Start& b) { return a.line < b.line; });
+  for (std::size_t i = 1; i < starts.size(); ++i)
+    if (starts[i].line == starts[i - 1].line) return {};
+  std::vector<std::string> lines;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    const std::size_t next = end == std::string::npos ? text.size() : end + 1;
+    lines.push_back(text.substr(at, next - at));
+    at = next;
+  }
+  // Each entry owns the comment and blank lines just above it.
+  std::vector<int> attach(starts.size());
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    int a = starts[i].line;
+    const int floor = i == 0 ? -1 : starts[i - 1].line;
+    while (a - 1 > floor && BlankOrComment(lines[static_cast<std::size_t>(a - 1)])) --a;
+    attach[i] = a;
+  }
+  auto join = [&](int from, int to) {
+    std::string out;
+    for (int l = from; l < to; ++l) out += lines[static_cast<std::size_t>(l)];
+    return out;
+  };
+  TextBlocks blocks;
+  blocks.header = starts.empty() ? text : join(0, attach[0]);
+  for (std::size_t i = 0; i < starts.size(); ++i) {
+    const int end = i + 1 < starts.size() ? attach[i + 1] : static_cast<int>(lines.size());
+    TextBlocks::Block block{starts[i].field, starts[i].index, join(attach[i], starts[i].line), join(starts[i].line, end)};
+    // Each block must hold its entry and nothing else.
+    msg::Scenario alone;
+    if (!pb::TextFormat::ParseFromString(block.text, &alone) ||
+        Print(alone) != PrintEntry(parsed, block.field, std::max(block.index, 0)))
+      return {};
+    blocks.blocks.push_back(std::move(block));
+  }
+  return blocks;
+}
+
+// `current` as text that keeps `blocks` (cut from what parsed as `loaded`) wherever an entry
+// is unchanged; "" when that cannot be done faithfully.
+std::string PreservingText(const msg::Scenario& current, const msg::Scenario& loaded, const TextBlocks& blocks) {
+  if (blocks.blocks.empty()) return "";
+  const pb::Reflection* r = current.GetReflection();
+  auto count = [&](const pb::FieldDescriptor* f) {
+    return f->is_repeated() ? r->FieldSize(current, f) : (r->HasField(current, f) ? 1 : 0);
+  };
+  // Which current entry each block stands for (-2: none, gone).
+  std::set<std::pair<const pb::FieldDescriptor*, int>> used;
+  auto match = [&](const TextBlocks::Block& b) -> int {
+    if (!b.field->is_repeated()) return count(b.field) > 0 ? -1 : -2;
+    const std::string name = EntryName(loaded, b.field, b.index);
+    for (int i = 0; i < count(b.field); ++i) {
+      if (used.contains({b.field, i})) continue;
+      if (name.empty() ? i == b.index : EntryName(current, b.field, i) == name) return i;
+    }
+    return -2;
+  };
+  std::string out = blocks.header;
+  std::map<const pb::FieldDescriptor*, std::size_t> last_block;  // output position after the field's last entry
+  std::vector<std::pair<std::size_t, std::string>> inserts;
+  for (const TextBlocks::Block& b : blocks.blocks) {
+    const int i = match(b);
+    if (i == -2) continue;  // removed: its comments go with it
+    used.insert({b.field, i});
+    const std::string now = PrintEntry(current, b.field, std::max(i, 0));
+    out += now == PrintEntry(loaded, b.field, std::max(b.index, 0)) ? b.leading + b.text : b.leading + now;
+    last_block[b.field] = out.size();
+  }
+  // New entries, after the last of their kind (or at the end), in the message's order.
+  const pb::Descriptor* d = current.GetDescriptor();
+  std::string tail;
+  for (int f = 0; f < d->field_count(); ++f) {
+    const pb::FieldDescriptor* field = d->field(f);
+    std::string added;
+    for (int i = 0; i < count(field); ++i)
+      if (!used.contains({field, field->is_repeated() ? i : -1})) added += PrintEntry(current, field, std::max(i, 0));
+    if (added.empty()) continue;
+    const auto at = last_block.find(field);
+    if (at == last_block.end()) {
+      tail += added;
+    } else {
+      inserts.emplace_back(at->second, added);
+    }
+  }
+  std::sort(inserts.begin(), inserts.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [at, text] : inserts) {
+    // Separate it from what it follows by a blank line when that is how the file reads.
+    out.insert(at, (at >= 2 && out.compare(at - 2, 2, "}\n") == 0 ? "\n" : "") + text);
+  }
+  if (!tail.empty()) out += (out.ends_with("\n\n") || out.empty() ? "" : "\n") + tail;
+  // The safety net: the text must read back as exactly `current`.
+  msg::Scenario back;
+  if (!pb::TextFormat::ParseFromString(out, &back) || Print(back) != Print(current)) return "";
+  return out;
+}
+
 void SetPose(msg::Pose* out, const core::Pose& pose) {
   out->Clear();
   const core::Vec3 p = pose.translation();
@@ -190,6 +355,8 @@ core::Result<ScenarioDocument> ScenarioDocument::FromText(std::string_view text,
   // ParseScenario checked the text, so it parses here too.
   if (!pb::TextFormat::ParseFromString(std::string(text), &impl->message))
     return core::Fail("cannot parse the scenario", {source.string(), 0, 0, ""});
+  impl->loaded = impl->message;
+  impl->blocks = CutBlocks(std::string(text), impl->message);
   impl->source = source;
   impl->library = &library;
   return ScenarioDocument(std::move(impl));
@@ -327,7 +494,8 @@ std::vector<std::string> ScenarioDocument::Differences(const ScenarioDocument& o
 }
 
 core::Status ScenarioDocument::Save(const fs::path& path) {
-  const std::string text = Text();
+  std::string text = PreservingText(impl_->message, impl_->loaded, impl_->blocks);
+  if (text.empty()) text = Text();
   const fs::path tmp = path.string() + ".tmp-parafab";
   const core::Location where{path.string(), 0, 0, ""};
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -355,6 +523,8 @@ core::Status ScenarioDocument::Save(const fs::path& path) {
     return core::Fail(core::StrCat("cannot save: ", std::strerror(e)), where);
   }
   impl_->source = path;
+  impl_->loaded = impl_->message;
+  impl_->blocks = CutBlocks(text, impl_->message);
   return core::Ok();
 }
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -118,6 +119,70 @@ TEST_CASE("ScenarioDocument: objects from the shared assets, saved and loaded ba
   if (!back) FAIL(back.error().ToString());
   CHECK(back->Differences(*file).empty());
   REQUIRE(back->RemoveObject("shared_cube"));
+  CHECK(back->Differences(*doc).empty());
+}
+
+// The lines of a text that are comments.
+std::vector<std::string> CommentLines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    const auto first = line.find_first_not_of(" \t");
+    if (first != std::string::npos && line[first] == '#') out.push_back(line);
+  }
+  return out;
+}
+
+TEST_CASE("ScenarioDocument: saving keeps the file's comments and layout wherever it did not change",
+          "[scenarios][document]") {
+  assets::AssetLibrary library{assets::AssetResolver()};
+  pf::testing::TempDir dir;
+  const std::string original = pf::testing::ReadFile(pf::testing::SourceDir() / "scenarios/library/default.pbtxt");
+  const auto path = dir.Write("default.pbtxt", original);
+  auto doc = ScenarioDocument::Open(path.string(), library);
+  if (!doc) FAIL(doc.error().ToString());
+  // Unedited: byte for byte.
+  REQUIRE(doc->Save(path));
+  CHECK(pf::testing::ReadFile(path) == original);
+  // One field edited: only that object's entry is printed anew; every comment stays.
+  REQUIRE(doc->SetObjectMass("red_cube", 0.2));
+  REQUIRE(doc->SetObjectColour("red_cube", core::Vec4(0.2, 0.3, 0.9, 1.0)));
+  REQUIRE(doc->Save(path));
+  const std::string saved = pf::testing::ReadFile(path);
+  CHECK(CommentLines(saved) == CommentLines(original));
+  CHECK(saved != original);
+  const std::size_t red = saved.find("name: \"red_cube\"");
+  REQUIRE(red != std::string::npos);
+  // The text before the edited entry is untouched.
+  const std::size_t entry = saved.rfind("objects {", red);
+  CHECK(saved.substr(0, entry) == original.substr(0, entry));
+  auto back = ScenarioDocument::Open(path.string(), library);
+  REQUIRE(back);
+  CHECK(back->Differences(*doc).empty());
+  CHECK(back->Object("red_cube")->mass == 0.2);
+}
+
+TEST_CASE("ScenarioDocument: a new object is saved after the last one, comments kept", "[scenarios][document]") {
+  const auto shared = pf::testing::RequireSharedAssets();
+  assets::AssetLibrary library{assets::AssetResolver({shared})};
+  pf::testing::TempDir dir;
+  const std::string original = pf::testing::ReadFile(pf::testing::SourceDir() / "scenarios/library/default.pbtxt");
+  const auto path = dir.Write("default.pbtxt", original);
+  auto doc = ScenarioDocument::Open(path.string(), library);
+  REQUIRE(doc);
+  REQUIRE(doc->AddUrdfObject("mug", (shared / "objects/cube.urdf").string(), core::MakePose(core::Vec3(0.5, 0.2, 0.45))));
+  REQUIRE(doc->Save(path));
+  const std::string saved = pf::testing::ReadFile(path);
+  CHECK(CommentLines(saved) == CommentLines(original));
+  // After the last object of the file, before what followed it.
+  const std::size_t mug = saved.find("name: \"mug\"");
+  const std::size_t sphere = saved.find("name: \"yellow_sphere\"");
+  const std::size_t task = saved.find("\ntask {");
+  REQUIRE(mug != std::string::npos);
+  CHECK(sphere < mug);
+  CHECK(mug < task);
+  auto back = ScenarioDocument::Open(path.string(), library);
+  if (!back) FAIL(back.error().ToString());
   CHECK(back->Differences(*doc).empty());
 }
 

@@ -3,9 +3,12 @@
 // scenarios/. Every edit is checked the way a loaded file is (names, ranges, URDFs): an edit
 // that would make the scenario invalid is refused and leaves the document as it was.
 //
-// Saving prints protobuf text format: fields in schema order, map entries sorted; comments
-// and blank lines of the original file are not kept (protobuf's text format has no place
-// for them). Load → save → load gives the same scenario (the same hash).
+// Saving keeps the file's own text where the content did not change: every top-level entry
+// (the name, physics, each robot and object by name, each camera, the task, ...) that is
+// equal to what was loaded is written back as it was, comments and layout included, in the
+// file's order; a changed entry is printed anew (protobuf text format) under the comment
+// lines that preceded it; new entries follow the last of their kind. Load → save → load
+// gives the same scenario (the same hash), and an unedited document saves byte for byte.
 #pragma once
 
 #include <filesystem>
