@@ -389,6 +389,17 @@ core::Status Editor::RenderViewport(std::uint32_t width, std::uint32_t height) {
   return core::Ok();
 }
 
+void Editor::FrameSelection() {
+  if (selected_.empty() || !model_) return;
+  for (std::size_t b = 0; b < owners_.size(); ++b) {
+    if (owners_[b] != selected_ || b * core::kPoseSize >= snapshot_.body_poses.size()) continue;
+    const double* p = &snapshot_.body_poses[b * core::kPoseSize];
+    camera_.target = core::Vec3(p[0], p[1], p[2]);
+    camera_.distance = model_->bodies()[b].object >= 0 ? 0.6 : 1.6;
+    return;
+  }
+}
+
 int Editor::BodyOwner(int body) const {
   return body >= 0 && static_cast<std::size_t>(body) < owners_.size() && !owners_[static_cast<std::size_t>(body)].empty()
              ? body

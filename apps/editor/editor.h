@@ -107,6 +107,9 @@ class Editor {
   // renderer() until the next call.
   core::Status RenderViewport(std::uint32_t width, std::uint32_t height);
   OrbitCamera& camera() { return camera_; }
+  // Points the camera at the selected object (or robot base), from close enough to fill
+  // part of the view.
+  void FrameSelection();
   const render::BatchRenderer* renderer() const { return renderer_.get(); }
   // The object or robot drawn at viewport pixel (x, y) of the last render ("" = none).
   std::string NameAt(std::uint32_t x, std::uint32_t y) const;

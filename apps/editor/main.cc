@@ -11,7 +11,7 @@
 //   set_region PLACEMENT MIN_X MIN_Y MIN_Z MAX_X MAX_Y MAX_Z
 //   play | pause | step N | reset | resample SEED EPISODE | expert on|off | status
 //   preview CAMERA | click X Y | click_object NAME | drag x|y|z|rotate DX DY
-//   camera YAW PITCH DISTANCE
+//   camera YAW PITCH DISTANCE | frame (the camera onto the selection)
 //   frames N | screenshot PNG | quit
 #define GLFW_INCLUDE_VULKAN
 #include <GLFW/glfw3.h>
@@ -411,6 +411,10 @@ std::string App::RunCommand(const std::string& line) {
     editor_->Drag((*at)[0] + v[0], (*at)[1] + v[1]);
     return status_text(editor_->EndDrag());
   }
+  if (cmd == "frame") {
+    editor_->FrameSelection();
+    return "ok";
+  }
   if (cmd == "camera" && numbers(3, &v)) {
     editor_->camera().yaw = v[0];
     editor_->camera().pitch = v[1];
@@ -429,13 +433,13 @@ void App::DrawUi() {
   const float W = io.DisplaySize.x, H = io.DisplaySize.y;
   if (ImGui::BeginMainMenuBar()) {
     if (ImGui::BeginMenu("File")) {
-      if (ImGui::MenuItem("Open...")) {
+      if (ImGui::MenuItem("Open...", "Ctrl+O")) {
         open_dialog_ = true;
         path_input_ = editor_->has_document() ? editor_->document().source().string() : "";
       }
-      if (ImGui::MenuItem("Save", nullptr, false, editor_->has_document()))
+      if (ImGui::MenuItem("Save", "Ctrl+S", false, editor_->has_document()))
         if (auto s = editor_->Save(); !s) ShowError(s.error());
-      if (ImGui::MenuItem("Save As...", nullptr, false, editor_->has_document())) {
+      if (ImGui::MenuItem("Save As...", "Ctrl+Shift+S", false, editor_->has_document())) {
         save_as_dialog_ = true;
         path_input_ = editor_->document().source().string();
       }
@@ -443,14 +447,14 @@ void App::DrawUi() {
       ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Edit")) {
-      if (ImGui::MenuItem("Undo", nullptr, false, editor_->can_undo())) editor_->Undo();
-      if (ImGui::MenuItem("Redo", nullptr, false, editor_->can_redo())) editor_->Redo();
-      if (ImGui::MenuItem("Delete object", nullptr, false, !editor_->selected().empty()))
+      if (ImGui::MenuItem("Undo", "Ctrl+Z", false, editor_->can_undo())) editor_->Undo();
+      if (ImGui::MenuItem("Redo", "Ctrl+Y", false, editor_->can_redo())) editor_->Redo();
+      if (ImGui::MenuItem("Delete object", "Del", false, !editor_->selected().empty()))
         if (auto s = editor_->RemoveSelected(); !s) ShowError(s.error());
       ImGui::EndMenu();
     }
     if (ImGui::BeginMenu("Simulation")) {
-      if (ImGui::MenuItem(editor_->playing() ? "Pause" : "Play")) editor_->Play(!editor_->playing());
+      if (ImGui::MenuItem(editor_->playing() ? "Pause" : "Play", "Space")) editor_->Play(!editor_->playing());
       if (ImGui::MenuItem("Step")) editor_->StepSim(1);
       if (ImGui::MenuItem("Reset")) editor_->ResetSim();
       if (ImGui::MenuItem("Run the expert", nullptr, editor_->expert_on(), editor_->has_task()))
@@ -711,6 +715,29 @@ void App::Frame(bool capture) {
     } else if (auto s = editor_->EndDrag(); !s) {
       ShowError(s.error());
     }
+  }
+  // Shortcuts (while no text field has the keyboard).
+  if (!io.WantTextInput) {
+    const bool ctrl = io.KeyCtrl;
+    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_S)) {
+      if (io.KeyShift) {
+        save_as_dialog_ = true;
+        path_input_ = editor_->has_document() ? editor_->document().source().string() : "";
+      } else if (auto s = editor_->Save(); !s) {
+        ShowError(s.error());
+      }
+    }
+    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_O)) {
+      open_dialog_ = true;
+      path_input_ = editor_->has_document() ? editor_->document().source().string() : "";
+    }
+    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_Z)) io.KeyShift ? (void)editor_->Redo() : (void)editor_->Undo();
+    if (ctrl && ImGui::IsKeyPressed(GLFW_KEY_Y)) editor_->Redo();
+    if (!ctrl && ImGui::IsKeyPressed(GLFW_KEY_DELETE) && !editor_->selected().empty())
+      if (auto s = editor_->RemoveSelected(); !s) ShowError(s.error());
+    if (!ctrl && ImGui::IsKeyPressed(GLFW_KEY_SPACE)) editor_->Play(!editor_->playing());
+    if (!ctrl && ImGui::IsKeyPressed(GLFW_KEY_F)) editor_->FrameSelection();
+    if (!ctrl && ImGui::IsKeyPressed(GLFW_KEY_ESCAPE)) (void)editor_->Select("");
   }
   if (editor_->playing()) editor_->StepSim(1);
   DrawUi();

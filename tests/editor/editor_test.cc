@@ -119,12 +119,15 @@ TEST_CASE("editor: a scripted session edits an object, adds one from the shared 
 TEST_CASE("editor: a click on an object's projected centre selects it, on the background clears", "[editor]") {
   pf::testing::TempDir dir;
   const Run r = RunEditor(dir, "builtin://default",
-                          {"frames 1", "click_object green_cube", "click_object blue_cylinder", "click 600 60", "quit"});
+                          {"frames 1", "click_object green_cube", "click_object blue_cylinder", "click 600 60",
+                           "select yellow_sphere", "frame", "frames 1", "click 605 408", "quit"});
   INFO(r.output);
   REQUIRE(r.exit_code == 0);
   CHECK_THAT(r.output, Catch::Contains("selected: green_cube\n"));
   CHECK_THAT(r.output, Catch::Contains("selected: blue_cylinder\n"));
   CHECK_THAT(r.output, Catch::Contains("> click 600 60\nselected: \n"));
+  // Framed, the selection sits at the viewport's centre (x 260 + 690 / 2, y 19 + 757 / 2).
+  CHECK_THAT(r.output, Catch::Contains("> click 605 408\nselected: yellow_sphere\n"));
 }
 
 TEST_CASE("editor: an invalid scenario is an error with file and line and the editor stays usable", "[editor]") {
