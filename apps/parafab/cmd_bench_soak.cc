@@ -16,7 +16,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <map>
 #include <numeric>
@@ -72,6 +74,7 @@ std::uint64_t OpenFileDescriptors() {
 struct Sample {
   double elapsed_s = 0.0;
   std::uint64_t rss = 0, heap = 0, fds = 0;
+  std::uint64_t rss_anon = 0, rss_file = 0, rss_shmem = 0;  // /proc/self/status, bytes
   std::int64_t vk_total = 0;
   std::map<std::string, std::int64_t> vk;
 };
@@ -82,6 +85,16 @@ Sample TakeSample(Clock::time_point start) {
   s.rss = CurrentRssBytes();
   s.heap = HeapInUseBytes();
   s.fds = OpenFileDescriptors();
+  // Where resident memory is: anonymous (heap, stacks, driver allocations), mapped files
+  // (libraries), shared memory.
+  std::ifstream status("/proc/self/status");
+  for (std::string line; std::getline(status, line);) {
+    std::uint64_t* field = line.starts_with("RssAnon:")    ? &s.rss_anon
+                           : line.starts_with("RssFile:")  ? &s.rss_file
+                           : line.starts_with("RssShmem:") ? &s.rss_shmem
+                                                           : nullptr;
+    if (field != nullptr) *field = 1024 * std::strtoull(line.c_str() + line.find(':') + 1, nullptr, 10);
+  }
   for (const render::VulkanObjectCount& c : render::LiveVulkanObjects()) {
     if (c.live != 0) s.vk[c.kind] = c.live;
     s.vk_total += c.live;
@@ -180,6 +193,9 @@ int RunBenchSoak(const BenchSoakOptions& options) {
                                 {"elapsed_s", s.elapsed_s},
                                 {"rss_bytes", s.rss},
                                 {"heap_bytes", s.heap},
+                                {"rss_anon_bytes", s.rss_anon},
+                                {"rss_file_bytes", s.rss_file},
+                                {"rss_shmem_bytes", s.rss_shmem},
                                 {"open_fds", s.fds},
                                 {"vk_objects", s.vk_total},
                                 {"vk_objects_by_kind", vk},
