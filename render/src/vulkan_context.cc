@@ -10,6 +10,7 @@
 #include <utility>
 
 #if defined(__GLIBC__)
+#include <dlfcn.h>
 #include <malloc.h>
 #endif
 
@@ -125,8 +126,24 @@ bool HasInstanceExtension(const char* layer, const char* name) {
   });
 }
 
+// Sanitizer builds (tools/test --sanitize): the Vulkan loader unloads the driver (lavapipe)
+// and the validation layer when an instance goes away, so LeakSanitizer's report at exit
+// cannot name the library that made an allocation, and its suppressions
+// (tools/sanitizers/lsan.supp, third-party libraries only) cannot match. Keeping them loaded
+// for the life of the process lets the report name them, in every program that renders.
+void PinVulkanLibrariesForSanitizers() {
+#if defined(__SANITIZE_ADDRESS__)
+  static std::once_flag once;
+  std::call_once(once, [] {
+    for (const char* library : {"libvulkan_lvp.so", "libVkLayer_khronos_validation.so"})
+      (void)dlopen(library, RTLD_LAZY | RTLD_LOCAL | RTLD_NODELETE);
+  });
+#endif
+}
+
 core::Status MakeInstance(VulkanContext::Impl* impl, bool want_validation,
                           const std::vector<std::string>& wanted_extensions) {
+  PinVulkanLibrariesForSanitizers();
   bool validation = false;
   if (want_validation) {
     if (!HasInstanceLayer(kValidationLayer)) {
