@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <tuple>
 
 #include <BulletDynamics/Featherstone/btMultiBody.h>
@@ -178,9 +181,25 @@ struct BatchSim::Env {
   }
 };
 
+// The threads a BatchSim steps its envs on: a TBB task arena of the configured size, one per
+// size for the whole process. Arenas are shared rather than made per BatchSim because oneTBB
+// keeps some memory each time an arena with worker threads is made and destroyed (about
+// 2-8 KB a time here): a process that makes BatchSims again and again (datagen runs in one
+// process, an editor rebuilding its scene) grew without bound. BatchSims that step at the
+// same moment from different threads share the arena's workers; results do not depend on
+// the thread count.
 struct BatchSim::Pool {
-  explicit Pool(int threads) : arena(threads) {}
-  tbb::task_arena arena;
+  explicit Pool(int threads) : arena(SharedArena(threads)) {}
+  tbb::task_arena& arena;
+
+  static tbb::task_arena& SharedArena(int threads) {
+    static std::mutex mutex;
+    static std::map<int, std::unique_ptr<tbb::task_arena>>* arenas = new std::map<int, std::unique_ptr<tbb::task_arena>>;
+    std::lock_guard lock(mutex);
+    auto& arena = (*arenas)[threads];
+    if (!arena) arena = std::make_unique<tbb::task_arena>(threads);
+    return *arena;
+  }
 };
 
 BatchSim::BatchSim(std::shared_ptr<const Model> model, const BatchSimConfig& config)
