@@ -2,9 +2,11 @@
 # Installs parafab from the build tree into a private prefix, then configures, builds and
 # runs the hello_vecenv example as an outside project with find_package(parafab): the
 # installed package must be complete on its own (headers, library, CMake config).
-#   find_package_test.sh BUILD_DIR SOURCE_DIR WORK_DIR
+#   find_package_test.sh BUILD_DIR SOURCE_DIR WORK_DIR [CXX_FLAGS]
+# CXX_FLAGS (e.g. -fsanitize=address,undefined in a sanitizer build) go to the outside
+# project's compile and link.
 set -euo pipefail
-build=$1 source=$2 work=$3
+build=$1 source=$2 work=$3 flags=${4:-}
 rm -rf "$work"
 mkdir -p "$work"
 cmake --install "$build" --prefix "$work/prefix" > "$work/install.log"
@@ -18,7 +20,7 @@ headers=$(cd "$work/prefix/include" && find . -type f | sort | tr '\n' ' ')
 # A fresh project that knows nothing of the source tree.
 cp -r "$source/apps/examples/hello_vecenv" "$work/hello_src"
 cmake -S "$work/hello_src" -B "$work/hello" -G Ninja -DCMAKE_PREFIX_PATH="$work/prefix" \
-      -DCMAKE_BUILD_TYPE=Release > "$work/configure.log"
+      -DCMAKE_BUILD_TYPE=Release -DCMAKE_CXX_FLAGS="$flags" -DCMAKE_EXE_LINKER_FLAGS="$flags" > "$work/configure.log"
 cmake --build "$work/hello" > "$work/build.log"
 # A package version the install does not satisfy is refused.
 mkdir -p "$work/too_new"
