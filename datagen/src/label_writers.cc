@@ -169,13 +169,17 @@ core::Status CheckCount(std::size_t actual, std::size_t expected, const fs::path
   return Fail(StrCat("has ", actual, " values, expected ", expected), At(where, field));
 }
 
-core::Status CheckEpisodes(const std::vector<const EpisodeRecord*>& episodes, const fs::path& where) {
-  std::set<std::uint64_t> seen;
+// `seen`: the episodes the shard holds already (a streaming writer's running set), which
+// each checked episode joins; none = only these episodes.
+core::Status CheckEpisodes(const std::vector<const EpisodeRecord*>& episodes, const fs::path& where,
+                           std::set<std::uint64_t>* seen = nullptr) {
+  std::set<std::uint64_t> local;
+  if (seen == nullptr) seen = &local;
   for (std::size_t i = 0; i < episodes.size(); ++i) {
     const EpisodeRecord* r = episodes[i];
     if (r == nullptr) return Fail(StrCat("episode ", i, " of the shard is null"), At(where));
     if (r->frames < 0) return Fail(StrCat("has ", r->frames, " frames"), At(where, EpisodeField(*r, "frames")));
-    if (!seen.insert(r->episode).second) {
+    if (!seen->insert(r->episode).second) {
       return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(where));
     }
   }
@@ -356,8 +360,7 @@ core::Status BopShardWriter::Add(const EpisodeRecord& episode) {
   const fs::path& dir = st.dir;
   const fs::path bop = dir / "bop";
   const LabelLayout& layout = st.layout;
-  PF_TRY(CheckEpisodes({r}, bop));
-  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(bop));
+  PF_TRY(CheckEpisodes({r}, bop, &st.seen));
   ShardFiles& files = st.files;
   const std::size_t num_objects = layout.objects.size();
   const double depth_scale = layout.bop_depth_scale;
@@ -497,8 +500,7 @@ core::Status CocoShardWriter::Add(const EpisodeRecord& episode) {
   const fs::path& dir = st.dir;
   const fs::path coco = dir / "coco";
   const LabelLayout& layout = st.layout;
-  PF_TRY(CheckEpisodes({r}, coco));
-  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(coco));
+  PF_TRY(CheckEpisodes({r}, coco, &st.seen));
   if (r->episode > kMaxCocoEpisode) {
     return Fail(StrCat("episode index above ", kMaxCocoEpisode, " has no COCO image id"),
                 At(coco, EpisodeField(*r, "")));
@@ -618,8 +620,7 @@ core::Status RldsShardWriter::Add(const EpisodeRecord& episode) {
   const EpisodeRecord* r = &episode;
   const LabelLayout& layout = st.layout;
   const fs::path path = st.dir / st.relative;
-  PF_TRY(CheckEpisodes({r}, path));
-  if (!st.seen.insert(r->episode).second) return Fail(StrCat("episode ", r->episode, " appears twice in the shard"), At(path));
+  PF_TRY(CheckEpisodes({r}, path, &st.seen));
   const std::size_t dofs = static_cast<std::size_t>(layout.num_dofs);
   const std::size_t grip = static_cast<std::size_t>(layout.num_gripper);
   const std::size_t state_size = dofs + 7 + grip;
