@@ -187,12 +187,7 @@ struct BatchRenderer::Impl {
 
 core::Status BatchRenderer::Impl::CreateBuffer(VkDeviceSize size, VkBufferUsageFlags usage,
                                                VkBuffer* out) const {
-  VkBufferCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-  info.size = std::max<VkDeviceSize>(size, 4);
-  info.usage = usage;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  return VkCheck(Counted(VkKind::kBuffer, vkCreateBuffer(device, &info, nullptr, out)), "vkCreateBuffer");
+  return render::CreateBuffer(device, size, usage, out);
 }
 
 core::Status BatchRenderer::Impl::SubmitAndWait(VkCommandBuffer cmd, VkFence fence) {

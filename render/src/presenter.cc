@@ -267,16 +267,11 @@ core::Status Presenter::Impl::EnsureBuffer(VkDeviceSize size, VkBufferUsageFlags
   Destroy(device, *buffer);
   memory->Free();
   *capacity = 0;
-  VkBufferCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
-  info.size = std::max<VkDeviceSize>(size, 4);
-  info.usage = usage;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  PF_TRY(VkCheck(Counted(VkKind::kBuffer, vkCreateBuffer(device, &info, nullptr, buffer)), "vkCreateBuffer"));
+  PF_TRY(CreateBuffer(device, size, usage, buffer));
   PF_ASSIGN_OR_RETURN(*memory, AllocateBuffers(*ctx, std::span<const VkBuffer>(buffer, 1),
                                                VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
                                                VK_MEMORY_PROPERTY_HOST_CACHED_BIT));
-  *capacity = info.size;
+  *capacity = std::max<VkDeviceSize>(size, 4);
   return core::Ok();
 }
 
@@ -381,10 +376,11 @@ core::Status Presenter::Present(std::span<const Image> images, const std::functi
 
   // The images, clipped, into the staging buffer (swizzled for BGRA swapchains).
   struct Copy {
+    const Image* image;
     VkDeviceSize offset;
     std::uint32_t row_length;
-    VkOffset3D at;
-    VkExtent3D size;
+    VkOffset3D at;    // top-left in the window: the clipped rectangle's corner
+    VkExtent3D size;  // of the clipped rectangle
   };
   std::vector<Copy> copies;
   VkDeviceSize staged = 0;
@@ -396,7 +392,7 @@ core::Status Presenter::Present(std::span<const Image> images, const std::functi
     const std::int64_t x1 = std::min<std::int64_t>(static_cast<std::int64_t>(im.x) + im.width, extent.width);
     const std::int64_t y1 = std::min<std::int64_t>(static_cast<std::int64_t>(im.y) + im.height, extent.height);
     if (x1 <= x0 || y1 <= y0) continue;
-    copies.push_back({staged, static_cast<std::uint32_t>(x1 - x0),
+    copies.push_back({&im, staged, static_cast<std::uint32_t>(x1 - x0),
                       {static_cast<std::int32_t>(x0), static_cast<std::int32_t>(y0), 0},
                       {static_cast<std::uint32_t>(x1 - x0), static_cast<std::uint32_t>(y1 - y0), 1}});
     staged += static_cast<VkDeviceSize>(x1 - x0) * static_cast<VkDeviceSize>(y1 - y0) * 4;
@@ -404,15 +400,11 @@ core::Status Presenter::Present(std::span<const Image> images, const std::functi
   if (staged > 0) {
     PF_TRY(p.EnsureBuffer(staged, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &p.staging, &p.staging_memory, &p.staging_size));
     auto* base = static_cast<std::uint8_t*>(p.staging_memory.mapped);
-    std::size_t c = 0;
-    for (const Image& im : images) {
-      const std::int64_t x0 = std::max<std::int64_t>(im.x, 0), y0 = std::max<std::int64_t>(im.y, 0);
-      const std::int64_t x1 = std::min<std::int64_t>(static_cast<std::int64_t>(im.x) + im.width, extent.width);
-      const std::int64_t y1 = std::min<std::int64_t>(static_cast<std::int64_t>(im.y) + im.height, extent.height);
-      if (x1 <= x0 || y1 <= y0) continue;
-      const Copy& copy = copies[c++];
-      const std::size_t row_bytes = static_cast<std::size_t>(x1 - x0) * 4;
-      for (std::int64_t y = y0; y < y1; ++y) {
+    for (const Copy& copy : copies) {
+      const Image& im = *copy.image;
+      const std::int64_t x0 = copy.at.x, y0 = copy.at.y;
+      const std::size_t row_bytes = static_cast<std::size_t>(copy.size.width) * 4;
+      for (std::int64_t y = y0; y < y0 + copy.size.height; ++y) {
         const std::uint8_t* src = im.rgba.data() + (static_cast<std::size_t>(y - im.y) * im.width + static_cast<std::size_t>(x0 - im.x)) * 4;
         std::uint8_t* dst = base + copy.offset + static_cast<std::size_t>(y - y0) * row_bytes;
         std::memcpy(dst, src, row_bytes);

@@ -325,6 +325,15 @@ void Destroy(VkDevice d, VkShaderModule& h) { DestroyCounted(d, h, VkKind::kShad
 void Destroy(VkDevice d, VkSwapchainKHR& h) { DestroyCounted(d, h, VkKind::kSwapchain, vkDestroySwapchainKHR); }
 void Destroy(VkDevice d, VkSemaphore& h) { DestroyCounted(d, h, VkKind::kSemaphore, vkDestroySemaphore); }
 
+core::Status CreateBuffer(VkDevice device, VkDeviceSize size, VkBufferUsageFlags usage, VkBuffer* out) {
+  VkBufferCreateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO;
+  info.size = std::max<VkDeviceSize>(size, 4);
+  info.usage = usage;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  return VkCheck(Counted(VkKind::kBuffer, vkCreateBuffer(device, &info, nullptr, out)), "vkCreateBuffer");
+}
+
 std::vector<VulkanObjectCount> LiveVulkanObjects() {
   std::vector<VulkanObjectCount> out;
   for (std::size_t i = 0; i < kKindNames.size(); ++i)

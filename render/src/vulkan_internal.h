@@ -50,6 +50,9 @@ void Destroy(VkDevice device, VkShaderModule& handle);
 void Destroy(VkDevice device, VkSwapchainKHR& handle);
 void Destroy(VkDevice device, VkSemaphore& handle);
 
+// A buffer of `size` bytes (at least 4) for `usage`, exclusive to one queue, without memory.
+core::Status CreateBuffer(VkDevice device, VkDeviceSize size, VkBufferUsageFlags usage, VkBuffer* out);
+
 // Records a barrier that makes transfer writes to `buffer` visible to host reads.
 inline void BarrierTransferToHost(VkCommandBuffer cmd, VkBuffer buffer) {
   VkBufferMemoryBarrier to_host{};
