@@ -154,21 +154,14 @@ std::vector<int> Editor::SelectedPlacements() const {
   return out;
 }
 
-bool Editor::Undo() {
-  if (undo_.empty() || !doc_) return false;
-  redo_.push_back(std::move(*doc_));
-  doc_ = std::move(undo_.back());
-  undo_.pop_back();
-  (void)Rebuild();
-  if (!selected_.empty() && !Select(selected_)) selected_.clear();
-  return true;
-}
+bool Editor::Undo() { return Restore(undo_, redo_); }
+bool Editor::Redo() { return Restore(redo_, undo_); }
 
-bool Editor::Redo() {
-  if (redo_.empty() || !doc_) return false;
-  undo_.push_back(std::move(*doc_));
-  doc_ = std::move(redo_.back());
-  redo_.pop_back();
+bool Editor::Restore(std::vector<scenarios::ScenarioDocument>& from, std::vector<scenarios::ScenarioDocument>& to) {
+  if (from.empty() || !doc_) return false;
+  to.push_back(std::move(*doc_));
+  doc_ = std::move(from.back());
+  from.pop_back();
   (void)Rebuild();
   if (!selected_.empty() && !Select(selected_)) selected_.clear();
   return true;

@@ -131,6 +131,8 @@ class Editor {
 
  private:
   core::Status Rebuild();  // sim and renderer from the document
+  // Undo and redo: the current document goes onto `to`, the last of `from` becomes current.
+  bool Restore(std::vector<scenarios::ScenarioDocument>& from, std::vector<scenarios::ScenarioDocument>& to);
   template <class Fn>
   core::Status Edit(Fn fn);
   int BodyOwner(int body) const;  // index into owner names, -1 = none

@@ -426,6 +426,15 @@ void TaskContext::WriteCameras(const sim::BatchSim& sim, std::span<const int> en
   const std::size_t C = scenario_->cameras.size();
   PF_CHECK(snapshot->num_cameras == C, "snapshot has ", snapshot->num_cameras, " cameras, the scenario ", C);
   PF_CHECK(episodes.size() == snapshot->num_envs && env_ids.size() == episodes.size(), "one env id and episode per snapshot env");
+  // Randomized colours: those objects' instances in their drawn colour, the rest in their
+  // meshes' own (a URDF object's visuals may have several).
+  const auto& varied = scenario_->randomization.colour_objects;
+  const std::size_t n = snapshot->instances.size();
+  if (varied.empty()) {
+    snapshot->instance_colours.clear();
+  } else {
+    snapshot->instance_colours.resize(episodes.size() * n);
+  }
   for (std::size_t e = 0; e < episodes.size(); ++e) {
     const EpisodeSetup& setup = *episodes[e];
     const std::size_t env = static_cast<std::size_t>(env_ids[e]);
@@ -441,22 +450,12 @@ void TaskContext::WriteCameras(const sim::BatchSim& sim, std::span<const int> en
       snapshot->camera_intrinsics[e * C + c] = camera.intrinsics;
       core::PoseToArray(X_WC, snapshot->camera_poses.data() + (e * C + c) * 7);
     }
-    // Randomized colours: those objects' instances in their drawn colour, the rest in their
-    // meshes' own (a URDF object's visuals may have several).
-    if (!scenario_->randomization.colour_objects.empty()) {
-      const std::size_t n = snapshot->instances.size();
-      snapshot->instance_colours.resize(episodes.size() * n);
-      for (std::size_t k = 0; k < n; ++k) {
-        const core::InstanceDesc& instance = snapshot->instances[k];
-        const int object = model_->bodies()[instance.body].object;
-        const auto& varied = scenario_->randomization.colour_objects;
-        const bool drawn = object >= 0 && std::find(varied.begin(), varied.end(), object) != varied.end();
-        snapshot->instance_colours[e * n + k] =
-            drawn ? setup.object_colours[static_cast<std::size_t>(object)]
-                  : model_->render_meshes()[instance.mesh.value].colour;
-      }
-    } else {
-      snapshot->instance_colours.clear();
+    for (std::size_t k = 0; k < n && !varied.empty(); ++k) {
+      const core::InstanceDesc& instance = snapshot->instances[k];
+      const int object = model_->bodies()[instance.body].object;
+      const bool drawn = object >= 0 && std::find(varied.begin(), varied.end(), object) != varied.end();
+      snapshot->instance_colours[e * n + k] =
+          drawn ? setup.object_colours[static_cast<std::size_t>(object)] : model_->render_meshes()[instance.mesh.value].colour;
     }
     const LightSpec& light = setup.lights.front();
     snapshot->lights[e].direction_W = light.direction;
