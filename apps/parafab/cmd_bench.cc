@@ -200,6 +200,8 @@ struct BenchRenderOptions {
   std::vector<std::string> cases;  // WxHxENVS; empty: the four cases
   std::string lod = "both";  // automatic level of detail: on, off or both
   double lod_pixel_error = render::LodConfig{}.pixel_error;
+  std::string shadows = "on";
+  std::uint32_t shadow_map_size = 0;  // texels; 0 = automatic
 };
 
 struct RenderCase {
@@ -280,14 +282,16 @@ int RunBenchRender(const BenchRenderOptions& options) {
 
   const assets::MeshData sphere = assets::MakeSphereMesh(1.0, 48);
   const assets::MeshData box = assets::MakeBoxMesh(core::Vec3::Ones());
-  std::vector<render::RenderMeshInput> meshes{{std::cref(sphere), core::Vec4(0.8, 0.3, 0.2, 1.0)},
-                                              {std::cref(box), core::Vec4(0.5, 0.5, 0.55, 1.0)}};
+  std::vector<render::RenderMeshInput> meshes{{sphere, core::Vec4(0.8, 0.3, 0.2, 1.0), nullptr, 0.3},
+                                              {box, core::Vec4(0.5, 0.5, 0.55, 1.0)}};
   for (const bool lod : lod_settings) {
     render::RenderConfig config;
     config.validation = false;
     config.device_name = options.device;
     config.lod.enabled = lod;
     config.lod.pixel_error = options.lod_pixel_error;
+    config.shadows = options.shadows == "on";
+    config.shadow_map_size = options.shadow_map_size;
     auto renderer = render::BatchRenderer::Create(config, meshes);
     if (!renderer) return ReportError("bench render", renderer.error());
     render::BatchRenderer& r = **renderer;
@@ -301,7 +305,7 @@ int RunBenchRender(const BenchRenderOptions& options) {
       // Frames are pipelined as a data generator runs them: frame k + 1 is submitted before
       // frame k is collected (and read on the host).
       int frames = 0;
-      double record = 0, gpu = 0, readback = 0, drawn = 0;
+      double record = 0, gpu = 0, readback = 0, drawn = 0, shadow_drawn = 0;
       const std::uint64_t heap_before = HeapInUseBytes();
       const double cpu_before = ProcessCpuSeconds();
       const auto start = Clock::now();
@@ -314,6 +318,7 @@ int RunBenchRender(const BenchRenderOptions& options) {
         gpu += t.gpu_ms;
         readback += t.readback_ms;
         drawn += static_cast<double>(t.triangles);
+        shadow_drawn += static_cast<double>(t.shadow_triangles);
         ++frames;
       }
       if (auto status = r.Collect(); !status) return ReportError("bench render", status.error());
@@ -332,6 +337,9 @@ int RunBenchRender(const BenchRenderOptions& options) {
                                   {"lod", lod ? "on" : "off"},
                                   {"lod_pixel_error", lod ? options.lod_pixel_error : 0.0},
                                   {"drawn_triangles_per_view", drawn / measured / c.envs},
+                                  {"shadows", options.shadows},
+                                  {"shadow_map_size", r.shadow_map_size()},
+                                  {"shadow_triangles_per_env", shadow_drawn / measured / c.envs},
                                   {"views_per_s", views / seconds},
                                   {"mpix_per_s", views * c.width * c.height / seconds / 1e6},
                                   {"cpu_ms_per_view", 1e3 * cpu_seconds / views},
@@ -497,6 +505,11 @@ void RegisterBench(CLI::App& app, int* exit_code) {
   render_cmd->add_option("--lod-pixel-error", render_options->lod_pixel_error,
                          "LOD: largest screen-space error of a simplified mesh, pixels")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  render_cmd->add_option("--shadows", render_options->shadows, "Shadow maps for the directional light")
+      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+  render_cmd->add_option("--shadow-map", render_options->shadow_map_size,
+                         "Side of each env's shadow map in texels; 0 = the views' larger side, rounded up to a power of two")
+      ->capture_default_str()->check(CLI::Range(0, 8192));
   render_cmd->callback([render_options, exit_code] { *exit_code = RunBenchRender(*render_options); });
 
   auto tasks_options = std::make_shared<BenchTasksOptions>();

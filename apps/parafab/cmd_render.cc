@@ -38,6 +38,8 @@ struct RenderOptions {
   std::vector<double> target{0.5, 0.0, 0.45};
   std::string device;
   std::string lod = "on";          // automatic level of detail
+  std::string shadows = "on";
+  std::uint32_t shadow_map_size = 0;  // texels; 0 = automatic
   double lod_pixel_error = 0.5;    // its largest screen-space error, pixels
   bool overwrite = false;
   std::vector<std::string> asset_roots;
@@ -118,11 +120,13 @@ int RunRender(const RenderOptions& options) {
     core::PoseToArray(X_WC, snapshot.camera_poses.data() + 7 * e);
   }
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : model.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : model.render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   render::RenderConfig config;
   config.device_name = options.device;
   config.lod.enabled = options.lod == "on";
   config.lod.pixel_error = options.lod_pixel_error;
+  config.shadows = options.shadows == "on";
+  config.shadow_map_size = options.shadow_map_size;
   auto renderer = render::BatchRenderer::Create(config, meshes);
   if (!renderer) return ReportError("render", renderer.error());
   if (auto status = (*renderer)->Render(snapshot); !status) return ReportError("render", status.error());
@@ -176,6 +180,7 @@ int RunRender(const RenderOptions& options) {
       {"scenario", compiled->scenario.model.name},
       {"views", options.envs},
       {"lod", options.lod},
+      {"shadow_map_size", (*renderer)->shadow_map_size()},
       {"lod_pixel_error", options.lod_pixel_error},
       {"bodies", bodies}}.dump(2)
                                   << "\n";
@@ -213,6 +218,11 @@ void RegisterRender(CLI::App& app, int* exit_code) {
   cmd->add_option("--lod-pixel-error", options->lod_pixel_error,
                   "LOD: largest screen-space error of a simplified mesh, pixels")
       ->capture_default_str()->check(CLI::Range(0.0, 100.0));
+  cmd->add_option("--shadows", options->shadows, "Shadow maps for the directional light")
+      ->capture_default_str()->check(CLI::IsMember({"on", "off"}));
+  cmd->add_option("--shadow-map", options->shadow_map_size,
+                  "Side of each env's shadow map in texels; 0 = the views' larger side, rounded up to a power of two")
+      ->capture_default_str()->check(CLI::Range(0, 8192));
   cmd->add_flag("--overwrite", options->overwrite, "Write into a non-empty output folder");
   cmd->add_option("--asset-root", options->asset_roots, "Extra asset root (repeatable)");
   cmd->footer("Exit codes: 0 success, 1 invalid input or failure, 2 usage error.");

@@ -50,7 +50,7 @@ MeshLods BuildMeshLods(const assets::MeshData& mesh, const LodConfig& config) {
   const std::vector<std::uint32_t> indices = WithoutDegenerateTriangles(mesh);
   out.levels.push_back({CacheOrdered(indices, num_vertices), 0.0});
   const std::size_t full = indices.size();
-  if (config.enabled && full >= 3 * static_cast<std::size_t>(config.min_triangles) && num_vertices > 0) {
+  if (full >= 3 * static_cast<std::size_t>(config.min_triangles) && num_vertices > 0) {
     const double scale = meshopt_simplifyScale(positions, num_vertices, kStride);
     std::vector<std::uint32_t> scratch(full);
     std::size_t previous = full;
@@ -85,12 +85,16 @@ MeshLods BuildMeshLods(const assets::MeshData& mesh, const LodConfig& config) {
                                                                   out.levels[0].indices.size(), num_vertices);
   out.positions.assign(kept * 3, 0.0f);
   out.normals.assign(kept * 3, 0.0f);
+  out.uvs.assign(kept * 2, 0.0f);
+  const bool has_uvs = mesh.uvs.size() == 2 * num_vertices;
   for (std::size_t v = 0; v < num_vertices; ++v) {
     if (remap[v] == ~0u) continue;
     for (int i = 0; i < 3; ++i) {
       out.positions[3 * remap[v] + i] = mesh.positions[3 * v + i];
       out.normals[3 * remap[v] + i] = mesh.normals[3 * v + i];
     }
+    if (has_uvs)
+      for (int i = 0; i < 2; ++i) out.uvs[2 * remap[v] + i] = mesh.uvs[2 * v + i];
   }
   for (MeshLevel& level : out.levels)
     for (std::uint32_t& i : level.indices) i = remap[i];

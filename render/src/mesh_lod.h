@@ -21,6 +21,7 @@ struct MeshLevel {
 struct MeshLods {
   std::vector<float> positions;   // [num_vertices × 3] mesh frame, in vertex-fetch order
   std::vector<float> normals;     // [num_vertices × 3] unit length
+  std::vector<float> uvs;         // [num_vertices × 2] (0, 0) where the mesh has none
   std::vector<MeshLevel> levels;  // [num_levels] finest first; levels[0] is the full mesh
   core::Vec3 centre = core::Vec3::Zero();  // bounding sphere of the vertices, mesh frame
   double radius = 0.0;
@@ -28,8 +29,8 @@ struct MeshLods {
 
 // Level 0 is the whole mesh but for triangles of zero area (its triangles reordered for the
 // post-transform vertex cache, its vertices for fetch locality; vertices no triangle uses
-// are dropped). With
-// `config.enabled`, up to `config.max_levels - 1` coarser levels follow, each aiming for
+// are dropped). Up to
+// `config.max_levels - 1` coarser levels follow (whatever `config.enabled` says), each aiming for
 // `config.reduction` of the triangles of the one before: meshopt_simplify (keeps topology),
 // or meshopt_simplifySloppy where that stalls on seams or borders. Levels stop when a level
 // would have fewer than `config.min_triangles` triangles or barely shrinks. Expects valid

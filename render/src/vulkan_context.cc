@@ -296,7 +296,7 @@ namespace {
 constexpr std::array<const char*, static_cast<std::size_t>(VkKind::kCount)> kKindNames = {
     "instance", "debug_messenger", "device", "command_pool", "command_buffer", "fence", "device_memory", "buffer",
     "image", "image_view", "framebuffer", "render_pass", "pipeline_layout", "pipeline", "shader_module", "surface",
-    "swapchain", "semaphore"};
+    "swapchain", "semaphore", "sampler", "descriptor_set_layout", "descriptor_pool"};
 std::array<std::atomic<std::int64_t>, static_cast<std::size_t>(VkKind::kCount)> live_objects{};
 
 template <typename Handle, typename Fn>
@@ -324,6 +324,11 @@ void Destroy(VkDevice d, VkPipeline& h) { DestroyCounted(d, h, VkKind::kPipeline
 void Destroy(VkDevice d, VkShaderModule& h) { DestroyCounted(d, h, VkKind::kShaderModule, vkDestroyShaderModule); }
 void Destroy(VkDevice d, VkSwapchainKHR& h) { DestroyCounted(d, h, VkKind::kSwapchain, vkDestroySwapchainKHR); }
 void Destroy(VkDevice d, VkSemaphore& h) { DestroyCounted(d, h, VkKind::kSemaphore, vkDestroySemaphore); }
+void Destroy(VkDevice d, VkSampler& h) { DestroyCounted(d, h, VkKind::kSampler, vkDestroySampler); }
+void Destroy(VkDevice d, VkDescriptorSetLayout& h) {
+  DestroyCounted(d, h, VkKind::kDescriptorSetLayout, vkDestroyDescriptorSetLayout);
+}
+void Destroy(VkDevice d, VkDescriptorPool& h) { DestroyCounted(d, h, VkKind::kDescriptorPool, vkDestroyDescriptorPool); }
 
 core::Status CreateBuffer(VkDevice device, VkDeviceSize size, VkBufferUsageFlags usage, VkBuffer* out) {
   VkBufferCreateInfo info{};

@@ -29,7 +29,7 @@ inline core::Status VkCheck(VkResult result, std::string_view what) {
 enum class VkKind : int {
   kInstance, kDebugMessenger, kDevice, kCommandPool, kCommandBuffer, kFence, kDeviceMemory, kBuffer,
   kImage, kImageView, kFramebuffer, kRenderPass, kPipelineLayout, kPipeline, kShaderModule, kSurface, kSwapchain,
-  kSemaphore, kCount
+  kSemaphore, kSampler, kDescriptorSetLayout, kDescriptorPool, kCount
 };
 void NoteLive(VkKind kind, int delta);
 // `result`, after counting one new `kind` object when it is VK_SUCCESS.
@@ -49,6 +49,9 @@ void Destroy(VkDevice device, VkPipeline& handle);
 void Destroy(VkDevice device, VkShaderModule& handle);
 void Destroy(VkDevice device, VkSwapchainKHR& handle);
 void Destroy(VkDevice device, VkSemaphore& handle);
+void Destroy(VkDevice device, VkSampler& handle);
+void Destroy(VkDevice device, VkDescriptorSetLayout& handle);
+void Destroy(VkDevice device, VkDescriptorPool& handle);  // frees its sets
 
 // A buffer of `size` bytes (at least 4) for `usage`, exclusive to one queue, without memory.
 core::Status CreateBuffer(VkDevice device, VkDeviceSize size, VkBufferUsageFlags usage, VkBuffer* out);

@@ -240,10 +240,42 @@ bool CheckScene(const core::CameraIntrinsics& K, double sphere_radius, bool lod)
       CHECK(std::abs(su / count - uv.x()) < 0.5);
       CHECK(std::abs(sv / count - uv.y()) < 0.5);
 
-      // (b) depth on the plate's top face (off its edges) is the analytic z-depth.
+      // (b) depth on the plate's top face (off its edges) is the analytic z-depth; its colour
+      // is lit (ambient + Lambert) or, where the ray towards the light meets the env's sphere
+      // or cube (analytic intersections, nothing from the renderer), ambient only. Pixels
+      // within 6 mm of a shadow's edge (a few shadow-map texels) are not judged.
       const double want_z = 1.0 - scene.plate_top_z[v];
-      std::size_t plate_px = 0, depth_bad = 0, colour_bad = 0;
-      const double lit = 0.3 + 0.7 * std::max(0.0, core::DirectionalLight{}.direction_W.dot(-Vec3::UnitZ()));
+      std::size_t plate_px = 0, depth_bad = 0, colour_bad = 0, shadowed_px = 0;
+      const Vec3 to_light = -core::DirectionalLight{}.direction_W.normalized();
+      const double lit = 0.3 + 0.7 * std::max(0.0, to_light.z());
+      const core::Pose X_WC = CameraPose();
+      const core::Pose X_WBox = core::MakePose(Vec3(0.15, -0.1, 0.3), core::QuatFromRpy(0, 0, 0.5));
+      // A shadow's edge is blurred over a texel or two of the map, which spans about 1 m.
+      REQUIRE(r.shadow_map_size() >= 64);
+      const double kEdge = std::max(0.006, 2.5 / r.shadow_map_size());
+      // 1 = shadowed, 0 = lit, -1 = too close to call; `grow` widens the occluders.
+      auto occluded = [&](const Vec3& p_W, double grow) {
+        const Vec3& c = scene.sphere_centre[v];
+        const double t = std::max(0.0, (c - p_W).dot(to_light));
+        if ((p_W + t * to_light - c).norm() < sphere_radius + grow) return true;
+        if (v == 1) {  // the cube (0.1 m) is visible in env 1 only: slab test in its frame
+          const Vec3 o = X_WBox.inverse() * p_W, d = X_WBox.rotation().transpose() * to_light;
+          double t0 = 0.0, t1 = 1e9;
+          for (int a = 0; a < 3; ++a) {
+            const double half = 0.05 + grow;
+            if (std::abs(d[a]) < 1e-12) {
+              if (std::abs(o[a]) > half) return false;
+              continue;
+            }
+            double ta = (-half - o[a]) / d[a], tb = (half - o[a]) / d[a];
+            if (ta > tb) std::swap(ta, tb);
+            t0 = std::max(t0, ta);
+            t1 = std::min(t1, tb);
+          }
+          if (t0 <= t1) return true;
+        }
+        return false;
+      };
       for (std::uint32_t y = 1; y + 1 < h; ++y)
         for (std::uint32_t x = 1; x + 1 < w; ++x) {
           const std::size_t i = y * w + x;
@@ -252,11 +284,17 @@ bool CheckScene(const core::CameraIntrinsics& K, double sphere_radius, bool lod)
             continue;
           ++plate_px;
           if (std::abs(depth[i] - want_z) > 1e-3) ++depth_bad;
-          if (std::abs(rgba[4 * i + 2] - 0.9 * lit * 255.0) > 2.0 || rgba[4 * i + 3] != 255) ++colour_bad;
+          const Vec3 p_W = X_WC * Vec3((x + 0.5 - K.cx) / K.fx * want_z, (y + 0.5 - K.cy) / K.fy * want_z, want_z);
+          const bool in = occluded(p_W, kEdge), out = occluded(p_W, -kEdge);
+          if (in != out) continue;
+          shadowed_px += out;
+          const double shade = out ? 0.3 : lit;
+          if (std::abs(rgba[4 * i + 2] - 0.9 * shade * 255.0) > 2.0 || rgba[4 * i + 3] != 255) ++colour_bad;
         }
       CHECK(plate_px > w * h / 4);
       CHECK(depth_bad == 0);
       CHECK(colour_bad == 0);
+      CHECK(shadowed_px > 0);
     }
   }
   context.reset();
@@ -306,15 +344,20 @@ TEST_CASE("render: the images do not depend on how views are split into passes",
     std::vector<std::uint8_t> colour;
     std::vector<float> depth;
     std::vector<std::uint32_t> ids, semantic;
-    for (const std::uint64_t pass_pixels : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{1} << 40}) {
-      INFO("pass_pixels " << pass_pixels);
+    // The last one: room for one shadow map only, which limits a pass to one env.
+    const std::uint64_t one_map = std::uint64_t{64} * 64 * 4;  // the automatic size at 64 × 64
+    for (const auto& [pass_pixels, shadow_bytes] :
+         std::vector<std::pair<std::uint64_t, std::uint64_t>>{{0, 1ull << 30}, {1, 1ull << 30}, {1ull << 40, 1ull << 30},
+                                                              {0, one_map}}) {
+      INFO("pass_pixels " << pass_pixels << ", shadow_memory_bytes " << shadow_bytes);
       RenderConfig config;
       config.pass_pixels = pass_pixels;
+      config.shadow_memory_bytes = shadow_bytes;
       auto renderer = BatchRenderer::Create(context, scene.Inputs(), config);
       if (!renderer) FAIL(renderer.error().ToString());
       BatchRenderer& r = **renderer;
       REQUIRE(r.Render(scene.snapshot));
-      CHECK(r.views_per_pass() == (pass_pixels == 1 ? 1u : 2u));
+      CHECK(r.views_per_pass() == (pass_pixels == 1 || shadow_bytes == one_map ? 1u : 2u));
       if (colour.empty()) {
         colour.assign(r.colour().begin(), r.colour().end());
         depth.assign(r.depth().begin(), r.depth().end());
@@ -326,6 +369,137 @@ TEST_CASE("render: the images do not depend on how views are split into passes",
       CHECK(std::ranges::equal(r.depth(), depth));
       CHECK(std::ranges::equal(r.instance_ids(), ids));
       CHECK(std::ranges::equal(r.semantic_ids(), semantic));
+    }
+  }
+  context.reset();
+  CheckNoValidationMessages();
+}
+
+// One env, one camera 1 m above the origin looking straight down (image x = world x,
+// image y = -world y), one light, instances given as (mesh, pose, scale).
+core::RenderSnapshot SingleViewSnapshot(const core::CameraIntrinsics& K, const core::DirectionalLight& light,
+                                        const std::vector<std::pair<std::uint32_t, core::Pose>>& instances,
+                                        double scale) {
+  core::RenderSnapshot snap;
+  for (std::uint32_t k = 0; k < instances.size(); ++k) {
+    core::InstanceDesc d;
+    d.mesh.value = instances[k].first;
+    d.body = k;
+    d.scale = Vec3::Constant(scale);
+    snap.instances.push_back(d);
+  }
+  snap.Resize(1, static_cast<std::uint32_t>(instances.size()), 1);
+  for (std::uint32_t k = 0; k < instances.size(); ++k)
+    core::PoseToArray(instances[k].second, &snap.body_poses[k * core::kPoseSize]);
+  for (std::uint32_t k = 0; k < instances.size(); ++k) snap.segmentation_ids[k] = k + 1;
+  std::fill(snap.instance_visible.begin(), snap.instance_visible.end(), 1);
+  core::PoseToArray(core::MakePose(Vec3(0, 0, 1), core::Quat(core::AngleAxis(M_PI, Vec3::UnitX()))),
+                    &snap.camera_poses[0]);
+  snap.camera_intrinsics[0] = K;
+  snap.lights[0] = light;
+  return snap;
+}
+
+TEST_CASE("render: textures are sampled through the mesh's uvs", "[render][material]") {
+  auto context = MakeContext();
+  {
+    // A 0.6 m square in z = 0 with uvs over [0, 1]² (u along +x, v along +y), and a 64 × 64
+    // texture of 4 × 4 cells, each its own colour. Seen from above with full ambient light,
+    // every pixel off a cell's border must show its cell's colour exactly.
+    assets::MeshData quad;
+    quad.positions = {-0.3f, -0.3f, 0, 0.3f, -0.3f, 0, 0.3f, 0.3f, 0, -0.3f, 0.3f, 0};
+    quad.normals = {0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1};
+    quad.uvs = {0, 0, 1, 0, 1, 1, 0, 1};
+    quad.has_uvs = true;
+    quad.indices = {0, 1, 2, 0, 2, 3};
+    quad.submeshes = {{0, 6, -1, 0}};
+    auto texture = std::make_shared<assets::TextureData>();
+    texture->width = texture->height = 64;
+    texture->rgba.resize(64 * 64 * 4);
+    auto cell_colour = [](int cx, int cy) {  // cell (column, row from the image's top)
+      return std::array<std::uint8_t, 3>{static_cast<std::uint8_t>(40 + 60 * cx), static_cast<std::uint8_t>(30 + 70 * cy),
+                                         static_cast<std::uint8_t>((cx + cy) % 2 ? 220 : 20)};
+    };
+    for (int y = 0; y < 64; ++y)
+      for (int x = 0; x < 64; ++x) {
+        const auto c = cell_colour(x / 16, y / 16);
+        std::copy(c.begin(), c.end(), &texture->rgba[(y * 64 + x) * 4]);
+        texture->rgba[(y * 64 + x) * 4 + 3] = 255;
+      }
+    const core::CameraIntrinsics K = Intrinsics(128, 128, 150.0, 64, 64);
+    core::DirectionalLight light;
+    light.ambient = 1.0;
+    const core::RenderSnapshot snap = SingleViewSnapshot(K, light, {{0, core::Pose::Identity()}}, 1.0);
+    auto renderer = BatchRenderer::Create(context, {RenderMeshInput(quad, core::Vec4(1, 1, 1, 1), texture)});
+    if (!renderer) FAIL(renderer.error().ToString());
+    BatchRenderer& r = **renderer;
+    REQUIRE(r.Render(snap));
+    const auto rgba = r.colour(0);
+    std::size_t judged = 0, bad = 0;
+    std::set<std::array<std::uint8_t, 3>> seen;
+    for (std::uint32_t y = 0; y < K.height; ++y)
+      for (std::uint32_t x = 0; x < K.width; ++x) {
+        // The pixel's ray meets z = 0 at world (wx, wy): the camera is flipped about x.
+        const double wx = (x + 0.5 - K.cx) / K.fx, wy = -(y + 0.5 - K.cy) / K.fy;
+        const double u = (wx + 0.3) / 0.6, v = (wy + 0.3) / 0.6;
+        if (u <= 0 || u >= 1 || v <= 0 || v >= 1) continue;
+        // Texel coordinates: v = 0 is the image's bottom row.
+        const double tx = u * 64, ty = (1 - v) * 64;
+        const double to_border = std::min({std::abs(std::remainder(tx, 16.0)), std::abs(std::remainder(ty, 16.0))});
+        if (to_border < 2.0) continue;
+        const auto want = cell_colour(static_cast<int>(tx) / 16, static_cast<int>(ty) / 16);
+        ++judged;
+        bool ok = true;
+        for (int c = 0; c < 3; ++c) ok = ok && std::abs(int(rgba[4 * (y * K.width + x) + c]) - int(want[c])) <= 2;
+        bad += !ok;
+        if (ok) seen.insert(want);
+      }
+    CHECK(judged > 4000);
+    CHECK(bad == 0);
+    CHECK(seen.size() == 16);
+  }
+  context.reset();
+  CheckNoValidationMessages();
+}
+
+TEST_CASE("render: the specular highlight sits where the normal is the half vector", "[render][material]") {
+  auto context = MakeContext();
+  {
+    const assets::MeshData sphere = assets::MakeSphereMesh(1.0, 48);
+    const core::CameraIntrinsics K = Intrinsics(128, 128, 300.0, 64, 64);
+    core::DirectionalLight light;
+    light.direction_W = Vec3(-0.5, 0.3, -1.0).normalized();
+    light.ambient = 0.2;
+    const double radius = 0.1;
+    const core::RenderSnapshot snap = SingleViewSnapshot(K, light, {{0, core::Pose::Identity()}}, radius);
+    // Independent truth: the point of the sphere whose normal is the half vector of the
+    // light and the view from the sphere's centre, projected through K.
+    const Vec3 to_light = -light.direction_W, to_eye = Vec3::UnitZ();
+    const Vec3 p_W = radius * (to_light + to_eye).normalized();
+    const core::Pose X_CW = core::MakePose(Vec3(0, 0, 1), core::Quat(core::AngleAxis(M_PI, Vec3::UnitX()))).inverse();
+    const core::Vec2 want = ProjectToPixel(K, X_CW * p_W);
+    for (const double specular : {0.0, 0.8}) {
+      INFO("specular " << specular);
+      auto renderer =
+          BatchRenderer::Create(context, {RenderMeshInput(sphere, core::Vec4(0.3, 0.3, 0.3, 1), nullptr, specular, 64.0)});
+      if (!renderer) FAIL(renderer.error().ToString());
+      BatchRenderer& r = **renderer;
+      REQUIRE(r.Render(snap));
+      const auto rgba = r.colour(0);
+      int best = -1;
+      std::uint32_t bx = 0, by = 0;
+      for (std::uint32_t y = 0; y < K.height; ++y)
+        for (std::uint32_t x = 0; x < K.width; ++x) {
+          const int value = rgba[4 * (y * K.width + x)];
+          if (value > best) best = value, bx = x, by = y;
+        }
+      INFO("brightest " << best << " at " << bx << ", " << by << "; the half vector projects to " << want.transpose());
+      if (specular == 0.0) {
+        CHECK(best <= std::lround(0.3 * 255) + 1);  // ambient + Lambert at most: no highlight
+      } else {
+        CHECK(best > 0.3 * 255 + 0.5 * specular * 255);
+        CHECK(std::hypot(bx + 0.5 - want.x(), by + 0.5 - want.y()) < 4.0);  // per-vertex: within a facet or so
+      }
     }
   }
   context.reset();
@@ -364,8 +538,9 @@ TEST_CASE("render: levels of detail are built per mesh and chosen by projected e
     auto full = BatchRenderer::Create(context, scene.Inputs(), Lod(false));
     auto lod = BatchRenderer::Create(context, scene.Inputs(), Lod(true));
     if (!full || !lod) FAIL((full ? lod : full).error().ToString());
-    // The 48-segment sphere gets coarser levels; the 12-triangle box none.
-    CHECK((*full)->num_lod_levels(0) == 1);
+    // The 48-segment sphere gets coarser levels (built either way: shadow maps use them);
+    // the 12-triangle box none.
+    CHECK((*full)->num_lod_levels(0) == (*lod)->num_lod_levels(0));
     REQUIRE((*lod)->num_lod_levels(0) >= 4);
     CHECK((*lod)->num_lod_levels(1) == 1);
     // Level 0: the full mesh less the zero-area triangles of the UV sphere's poles.
@@ -390,6 +565,7 @@ TEST_CASE("render: levels of detail are built per mesh and chosen by projected e
       const auto& lod_stats = (*lod)->last_stats();
       CHECK(lod_stats.instances == full_stats.instances);
       CHECK(lod_stats.triangles < full_stats.triangles);
+      CHECK(lod_stats.shadow_triangles == full_stats.shadow_triangles);  // levels per texel either way
       if (height > 2.0) CHECK(lod_stats.triangles * 4 < full_stats.triangles);
       // Away from silhouettes (3x3 neighbourhoods of one id at full detail) ids agree, and
       // depth is within the pixel error's depth equivalent (0.5 px × z / f) but where the
@@ -515,7 +691,7 @@ std::string Describe(const std::map<std::string, std::int64_t>& counts) {
 TEST_CASE("render: live Vulkan objects are counted, stay flat over frames and go at teardown", "[render]") {
   PrepareVulkanOnce();
   const auto before = LiveObjects();
-  REQUIRE(before.size() == 18);
+  REQUIRE(before.size() == 21);
   {
     auto context = MakeContext();
     CHECK(LiveObjects().at("instance") == before.at("instance") + 1);
@@ -531,7 +707,9 @@ TEST_CASE("render: live Vulkan objects are counted, stay flat over frames and go
     REQUIRE(r.Collect());
     REQUIRE(r.Collect());
     const auto warm = LiveObjects();
-    CHECK(warm.at("pipeline") == before.at("pipeline") + 1);
+    CHECK(warm.at("pipeline") == before.at("pipeline") + 2);  // camera views and shadow maps
+    CHECK(warm.at("sampler") == before.at("sampler") + 2);    // textures and shadow maps
+    CHECK(warm.at("descriptor_pool") == before.at("descriptor_pool") + 1);
     CHECK(warm.at("shader_module") == before.at("shader_module"));  // freed once the pipeline exists
     CHECK(warm.at("image") > before.at("image"));
     CHECK(warm.at("device_memory") > before.at("device_memory"));

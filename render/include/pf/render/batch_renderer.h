@@ -18,6 +18,15 @@
 // frame allocates nothing. On a GPU the same buckets could be filled by a compute pass and drawn
 // with vkCmdDrawIndexedIndirect; the command stream would not change shape.
 //
+// Shading: per mesh a material (base colour × an optional texture, plus a Blinn-Phong
+// highlight), lit by each env's directional light and its ambient term. The light's part
+// is shadowed: before each layered pass, a depth-only layered pass draws the shadow map of
+// every env in it (an orthographic view along the light around the env's instances, casters
+// at the level of detail their texels need), and the fragment shader compares against it
+// with 2 × 2 percentage-closer filtering. Textures live in one mipmapped 2D-array image,
+// shadow maps in another; one descriptor set names both, bound once per frame. Shaders are
+// built in variants, so a frame without shadows or textures pays for neither.
+//
 // Two frames can be in flight: Submit(k + 1) records and submits while the host still reads
 // frame k, collected earlier. Render = Submit + Collect.
 #pragma once
@@ -29,6 +38,7 @@
 #include <vector>
 
 #include "pf/assets/mesh.h"
+#include "pf/assets/texture.h"
 #include "pf/core/math.h"
 #include "pf/core/result.h"
 #include "pf/core/snapshot.h"
@@ -37,9 +47,19 @@
 namespace pf::render {
 
 // One mesh to upload; its index in the list is the core::MeshId that instances use.
+// Its material: the base colour, times the texture where it has one (through the mesh's
+// uvs, OpenGL convention: v = 0 at the image's bottom), plus a Blinn-Phong highlight of the
+// light's colour × `specular`.
 struct RenderMeshInput {
+  RenderMeshInput(const assets::MeshData& mesh_, const core::Vec4& colour_ = core::Vec4(0.7, 0.7, 0.7, 1.0),
+                  std::shared_ptr<const assets::TextureData> texture_ = nullptr, double specular_ = 0.0,
+                  double shininess_ = 32.0)
+      : mesh(mesh_), colour(colour_), texture(std::move(texture_)), specular(specular_), shininess(shininess_) {}
   std::reference_wrapper<const assets::MeshData> mesh;
   core::Vec4 colour = core::Vec4(0.7, 0.7, 0.7, 1.0);  // linear RGBA base colour
+  std::shared_ptr<const assets::TextureData> texture;  // null = untextured
+  double specular = 0.0;    // highlight strength, [0, 1]
+  double shininess = 32.0;  // Blinn-Phong exponent, > 0
 };
 
 class BatchRenderer {
@@ -92,6 +112,8 @@ class BatchRenderer {
   const LodConfig& lod_config() const;
   // Views per layered render pass at the view size of the last submitted frame.
   std::uint32_t views_per_pass() const;
+  // Side of the shadow maps at that size in texels (0 without shadows).
+  std::uint32_t shadow_map_size() const;
   // Whether the last collected frame's outputs are read where the device drew them (no copy).
   bool reads_in_place() const;
   // Levels of detail of mesh `mesh` (1 = full detail only) and each level's triangles.
@@ -106,6 +128,7 @@ class BatchRenderer {
     double readback_ms = 0.0;  // host: making the readback memory visible (0 when coherent)
     std::uint64_t instances = 0;  // (view, instance) pairs drawn, after visibility and culling
     std::uint64_t triangles = 0;  // triangles submitted, after culling and level of detail
+    std::uint64_t shadow_triangles = 0;  // triangles drawn into the shadow maps
   };
   const FrameStats& last_stats() const;
 

@@ -18,9 +18,10 @@ bool ValidationFromEnvironment();
 // Automatic level of detail (BatchRenderer): simplified copies of every mesh are built with
 // meshoptimizer when the meshes are uploaded, and each frame every (view, instance) draws the
 // coarsest level whose geometric error, projected at the instance's nearest depth in that
-// view, stays within `pixel_error` pixels.
+// view, stays within `pixel_error` pixels. Shadow maps always choose their casters' levels
+// this way, per shadow-map texel (they change colours only, never depth or ids).
 struct LodConfig {
-  // Build and use simplified levels; false draws every mesh at full detail.
+  // Camera views use the simplified levels; false draws every view at full detail.
   bool enabled = true;
   // Largest screen-space error of a simplified level, in pixels (from meshoptimizer's
   // estimate of the level's geometric error). Silhouettes move by about this much at most,
@@ -60,6 +61,17 @@ struct RenderConfig {
   // before it rasterizes it: small passes stay in cache, and rasterizing one overlaps
   // binning the next), otherwise all views in one pass.
   std::uint64_t pass_pixels = 0;
+  // Shadows of the directional light: each env's shadow map is shadow_map_size² texels (an
+  // orthographic view along the light fitted to the env's visible instances; 0 = automatic:
+  // the views' larger side rounded up to a power of two, 64 to 2048). The maps of one
+  // layered pass are drawn just before it, so their memory is bounded by the views per pass
+  // (and by shadow_memory_bytes, which lowers it).
+  bool shadows = true;
+  std::uint32_t shadow_map_size = 0;
+  std::uint64_t shadow_memory_bytes = 1ull << 30;
+  // Textures are resampled into one array of texture_size² layers (smaller when no texture
+  // is as large), with mipmaps.
+  std::uint32_t texture_size = 512;
 };
 
 struct DeviceInfo {
