@@ -171,7 +171,7 @@ core::Status Editor::Rebuild() {
   PF_ASSIGN_OR_RETURN(auto model, scenarios::CompileModel(doc_->scenario()));
   PF_ASSIGN_OR_RETURN(auto sim, sim::BatchSim::Create(model, {1, 1, 64}));
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : model->render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : model->render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   PF_ASSIGN_OR_RETURN(auto renderer, render::BatchRenderer::Create(context_, meshes));
   PF_ASSIGN_OR_RETURN(auto preview_renderer, render::BatchRenderer::Create(context_, meshes));
   // The task, when there is one, on a copy of the scenario that lives as long as it does.

@@ -792,7 +792,7 @@ core::Status Runner::Simulate() {
   PF_ASSIGN_OR_RETURN(sim_, sim::BatchSim::Create(model_, {E, config_.threads, 64}));
   expert_ = std::make_unique<scenarios::Expert>(*context_, E);
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : m.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : m.render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   render::RenderConfig render_config;
   render_config.device_name = config_.device;
   render_config.validation = config_.validation;
@@ -1234,7 +1234,7 @@ core::Result<double> RenderOnlyFramesPerSecond(const DatagenConfig& config, asse
     pointers.push_back(&setups[static_cast<std::size_t>(e)]);
   }
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : model->render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : model->render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   render::RenderConfig render_config;
   render_config.device_name = config.device;
   PF_ASSIGN_OR_RETURN(auto renderer, render::BatchRenderer::Create(render_config, meshes));

@@ -589,7 +589,7 @@ core::Result<std::unique_ptr<VecEnv>> VecEnv::Create(const std::string& scenario
   if (!impl->want_state) impl->S = 0;
   if (impl->want_pixels) {
     std::vector<render::RenderMeshInput> meshes;
-    for (const auto& mesh : impl->model->render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+    for (const auto& mesh : impl->model->render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
     render::RenderConfig render_config;
     render_config.device_name = config.render_device;
     render_config.validation = config.render_validation;

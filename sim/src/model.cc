@@ -409,11 +409,37 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
                        model->num_actuated() + 1;
 
   // Render instances: every visual of every link, then every object.
-  auto add_material_mesh = [&](std::shared_ptr<const assets::MeshData> mesh, const core::Vec4& colour) {
-    model->render_meshes_.push_back({std::move(mesh), colour});
+  std::map<std::filesystem::path, std::shared_ptr<const assets::TextureData>> textures;
+  auto load_texture = [&](const std::filesystem::path& path) -> std::shared_ptr<const assets::TextureData> {
+    if (path.empty()) return nullptr;
+    auto [it, fresh] = textures.try_emplace(path);
+    if (fresh) {
+      auto texture = assets::LoadTexture(path);
+      if (texture) it->second = std::make_shared<const assets::TextureData>(std::move(*texture));
+      else core::LogWarning("texture left out: ", texture.error().ToString());
+    }
+    return it->second;
+  };
+  // The material of a visual: the URDF's material (colour, texture), over the mesh file's
+  // own (the material of its first draw range), over `fallback`.
+  auto add_material_mesh = [&](std::shared_ptr<const assets::MeshData> mesh, core::Vec4 colour, bool urdf_colour,
+                               const assets::MaterialDesc* urdf_material) {
+    RenderMesh rm;
+    const assets::MeshMaterial* own = nullptr;
+    if (!mesh->submeshes.empty() && mesh->submeshes[0].material >= 0 &&
+        static_cast<std::size_t>(mesh->submeshes[0].material) < mesh->materials.size())
+      own = &mesh->materials[static_cast<std::size_t>(mesh->submeshes[0].material)];
+    if (!urdf_colour && own != nullptr) colour = own->base_colour.cast<double>();
+    rm.colour = colour;
+    rm.texture = load_texture(urdf_material != nullptr && !urdf_material->texture_path.empty()
+                                  ? urdf_material->texture_path
+                                  : own != nullptr ? own->texture : std::filesystem::path());
+    if (own != nullptr) rm.specular = own->specular;
+    rm.mesh = std::move(mesh);
+    model->render_meshes_.push_back(std::move(rm));
     return core::MeshId{static_cast<std::uint32_t>(model->render_meshes_.size() - 1)};
   };
-  std::map<const assets::MeshData*, core::MeshId> mesh_ids;
+  std::map<std::pair<const assets::MeshData*, const assets::MaterialDesc*>, core::MeshId> mesh_ids;
   for (std::size_t r = 0; r < spec.robots.size(); ++r) {
     const auto& robot = *spec.robots[r].robot;
     for (std::size_t l = 0; l < robot.desc.links.size(); ++l) {
@@ -421,17 +447,23 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
       for (std::size_t v = 0; v < link.visuals.size(); ++v) {
         const auto& visual = link.visuals[v];
         core::Vec4 colour(0.7, 0.7, 0.7, 1.0);
-        if (visual.material >= 0 && robot.desc.materials[static_cast<std::size_t>(visual.material)].rgba)
-          colour = *robot.desc.materials[static_cast<std::size_t>(visual.material)].rgba;
+        const assets::MaterialDesc* material =
+            visual.material >= 0 ? &robot.desc.materials[static_cast<std::size_t>(visual.material)] : nullptr;
+        if (material != nullptr && material->rgba) colour = *material->rgba;
+        const bool urdf_colour = material != nullptr && material->rgba.has_value();
         core::InstanceDesc inst;
         if (visual.geometry.type == assets::GeometryType::kMesh) {
           const auto& mesh = robot.visual_meshes[l][v];
           if (!mesh) continue;
-          auto it = mesh_ids.find(mesh.get());
-          inst.mesh = it != mesh_ids.end() ? it->second : (mesh_ids[mesh.get()] = add_material_mesh(mesh, colour));
+          // Visuals share a mesh's upload when they share its material too.
+          const auto key = std::make_pair(mesh.get(), material);
+          auto it = mesh_ids.find(key);
+          inst.mesh = it != mesh_ids.end() ? it->second
+                                           : (mesh_ids[key] = add_material_mesh(mesh, colour, urdf_colour, material));
           inst.scale = visual.geometry.scale;
         } else {
-          inst.mesh = add_material_mesh(std::make_shared<const assets::MeshData>(assets::MakePrimitiveMesh(visual.geometry)), colour);
+          inst.mesh = add_material_mesh(std::make_shared<const assets::MeshData>(assets::MakePrimitiveMesh(visual.geometry)),
+                                        colour, urdf_colour, material);
         }
         inst.material = core::MaterialId{inst.mesh.value};
         inst.X_BG = visual.X_LG;
@@ -450,14 +482,16 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
       for (std::size_t v = 0; v < link.visuals.size(); ++v) {
         const auto& visual = link.visuals[v];
         core::Vec4 colour = os.colour;
-        if (visual.material >= 0 && os.urdf->desc.materials[static_cast<std::size_t>(visual.material)].rgba)
-          colour = *os.urdf->desc.materials[static_cast<std::size_t>(visual.material)].rgba;
+        const assets::MaterialDesc* material =
+            visual.material >= 0 ? &os.urdf->desc.materials[static_cast<std::size_t>(visual.material)] : nullptr;
+        if (material != nullptr && material->rgba) colour = *material->rgba;
+        const bool urdf_colour = material != nullptr && material->rgba.has_value();
         const auto mesh = visual.geometry.type == assets::GeometryType::kMesh
                               ? os.urdf->visual_meshes[0][v]
                               : std::make_shared<const assets::MeshData>(assets::MakePrimitiveMesh(visual.geometry));
         if (!mesh) continue;
         core::InstanceDesc vi = inst;
-        vi.mesh = add_material_mesh(mesh, colour);
+        vi.mesh = add_material_mesh(mesh, colour, urdf_colour, material);
         vi.material = core::MaterialId{vi.mesh.value};
         vi.scale = visual.geometry.type == assets::GeometryType::kMesh ? visual.geometry.scale : Vec3::Ones();
         vi.X_BG = visual.X_LG;
@@ -471,7 +505,8 @@ core::Result<std::shared_ptr<const Model>> Model::Compile(ModelSpec spec) {
       g.size = os.size;
       g.radius = os.radius;
       g.length = os.length;
-      inst.mesh = add_material_mesh(std::make_shared<const assets::MeshData>(assets::MakePrimitiveMesh(g)), os.colour);
+      inst.mesh = add_material_mesh(std::make_shared<const assets::MeshData>(assets::MakePrimitiveMesh(g)), os.colour, true,
+                                    nullptr);
       inst.material = core::MaterialId{inst.mesh.value};
       model->instances_.push_back(inst);
     }

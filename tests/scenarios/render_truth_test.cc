@@ -63,7 +63,7 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
     core::PoseToArray(eyes[e], snapshot.camera_poses.data() + 7 * e);
   }
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : m.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : m.render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   // Full meshes, then automatic level of detail at its default pixel error: the labels must
   // hold either way.
   std::uint64_t full_triangles = 0;
@@ -130,6 +130,120 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
   CHECK(validation_messages == 0);
 }
 
+// Shadows against independent truth: a table-top pixel is in shadow (its colour with shadow
+// maps well below its colour without) exactly when a Bullet ray cast from its surface
+// point towards the light is blocked. Points within 6 mm of a shadow's edge (where rays
+// from the point's neighbours disagree) are not judged.
+TEST_CASE("shadows fall where Bullet ray casts towards the light are blocked", "[scenarios][render][labels]") {
+  setenv("PARAFAB_VK_VALIDATION", "1", 1);
+  std::atomic<int> validation_messages{0};
+  const core::LogSink previous = core::SetLogSink([&](core::LogLevel level, std::string_view line) {
+    if (level >= core::LogLevel::kWarning && line.find("vulkan validation") != std::string_view::npos) ++validation_messages;
+  });
+  const auto devices = render::ListDevices();
+  if (!devices || devices->empty()) {
+    core::SetLogSink(previous);
+    std::printf("SKIPPED: no Vulkan device\n");
+    std::exit(pf::testing::kSkipReturnCode);
+  }
+  assets::AssetLibrary library{assets::AssetResolver()};
+  const auto scenario = LoadScenario("builtin://default", library);
+  REQUIRE(scenario);
+  const auto model = sim::Model::Compile(scenario->model);
+  REQUIRE(model);
+  const sim::Model& m = **model;
+  auto created = sim::BatchSim::Create(*model, {2, 1, 64});
+  REQUIRE(created);
+  sim::BatchSim& sim = **created;
+  for (int t = 0; t < 20; ++t) sim.Step();
+  core::RenderSnapshot snapshot;
+  snapshot.num_cameras = 1;
+  sim.WriteSnapshot(&snapshot);
+  core::CameraIntrinsics K;
+  K.width = 200;
+  K.height = 150;
+  K.fx = K.fy = 170.0;
+  K.cx = 100.0;
+  K.cy = 75.0;
+  const core::Pose eyes[2] = {render::LookAt({0.55, -0.7, 1.0}, {0.5, 0.0, 0.4}),
+                              render::LookAt({1.1, 0.3, 0.9}, {0.5, 0.0, 0.4})};
+  // Two light directions: the shadows fall on different parts of the table.
+  const core::Vec3 directions[2] = {core::Vec3(-0.3, -0.2, -1.0).normalized(), core::Vec3(0.5, 0.4, -0.8).normalized()};
+  for (int e = 0; e < 2; ++e) {
+    snapshot.camera_intrinsics[static_cast<std::size_t>(e)] = K;
+    core::PoseToArray(eyes[e], snapshot.camera_poses.data() + 7 * e);
+    snapshot.lights[static_cast<std::size_t>(e)].direction_W = directions[e];
+  }
+  std::vector<render::RenderMeshInput> meshes;
+  for (const auto& mesh : m.render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
+  std::vector<std::vector<std::uint8_t>> colour(2);
+  std::vector<float> depth;
+  std::vector<std::uint32_t> ids;
+  for (const std::uint32_t size : {1024u, 0u}) {
+    render::RenderConfig config;
+    config.validation = true;
+    config.shadows = size != 0;
+    config.shadow_map_size = size;
+    auto renderer = render::BatchRenderer::Create(config, meshes);
+    REQUIRE(renderer);
+    REQUIRE((*renderer)->Render(snapshot));
+    colour[size == 0].assign((*renderer)->colour().begin(), (*renderer)->colour().end());
+    if (size == 0) {
+      CHECK((*renderer)->last_stats().shadow_triangles == 0);
+    } else {
+      CHECK((*renderer)->last_stats().shadow_triangles > 0);
+      depth.assign((*renderer)->depth().begin(), (*renderer)->depth().end());
+      ids.assign((*renderer)->instance_ids().begin(), (*renderer)->instance_ids().end());
+    }
+  }
+  int table = -1;
+  for (std::size_t o = 0; o < scenario->model.objects.size(); ++o)
+    if (scenario->model.objects[o].name == "table") table = static_cast<int>(o);
+  REQUIRE(table >= 0);
+  const auto table_id = static_cast<std::uint32_t>(m.object_body(table) + 1);
+  const double top_z = 0.4;
+  int judged = 0, agree = 0, shadowed = 0;
+  const std::size_t px = static_cast<std::size_t>(K.width) * K.height;
+  for (int e = 0; e < 2; ++e) {
+    const core::Vec3 to_light = -directions[e];
+    auto blocked = [&](const core::Vec3& p) {
+      return sim.RayCast(e, p + 0.002 * to_light, p + 3.0 * to_light).hit;
+    };
+    for (std::uint32_t v = 1; v + 1 < K.height; ++v)
+      for (std::uint32_t u = 1; u + 1 < K.width; ++u) {
+        const std::size_t i = static_cast<std::size_t>(e) * px + static_cast<std::size_t>(v) * K.width + u;
+        bool edge = false;
+        for (int dv = -1; dv <= 1; ++dv)
+          for (int du = -1; du <= 1; ++du) edge = edge || ids[i + static_cast<std::size_t>(dv * static_cast<int>(K.width) + du)] != table_id;
+        if (edge) continue;
+        const core::Vec3 d_C((u + 0.5 - K.cx) / K.fx, (v + 0.5 - K.cy) / K.fy, 1.0);
+        const core::Vec3 p_W = eyes[e] * (d_C * static_cast<double>(depth[i]));
+        if (std::abs(p_W.z() - top_z) > 2e-3) continue;  // the top face only
+        const bool truth = blocked(p_W);
+        bool near_edge = false;
+        for (const core::Vec3& step : {core::Vec3(0.006, 0, 0), core::Vec3(-0.006, 0, 0), core::Vec3(0, 0.006, 0),
+                                       core::Vec3(0, -0.006, 0)})
+          near_edge = near_edge || blocked(p_W + step) != truth;
+        if (near_edge) continue;
+        double with = 0, without = 0;
+        for (int c = 0; c < 3; ++c) {
+          with += colour[0][4 * i + static_cast<std::size_t>(c)];
+          without += colour[1][4 * i + static_cast<std::size_t>(c)];
+        }
+        const bool rendered = with < 0.7 * without;
+        ++judged;
+        agree += rendered == truth;
+        shadowed += truth;
+      }
+  }
+  INFO("judged " << judged << " table-top pixels, " << shadowed << " in shadow, " << agree << " agree");
+  CHECK(judged > 2000);
+  CHECK(shadowed > 100);
+  CHECK(agree >= 0.99 * judged);
+  core::SetLogSink(previous);
+  CHECK(validation_messages == 0);
+}
+
 // Colour randomization is drawn, not only recorded: each env's randomized objects show the
 // colour its episode drew (the chromaticity of their lit pixels is that of drawn colour ×
 // light colour), the others keep their own.
@@ -169,7 +283,7 @@ TEST_CASE("randomized object colours are the colours rendered", "[scenarios][ren
   context->WriteCameras(sim, {&setups[0], &setups[1]}, &snapshot);
   REQUIRE(snapshot.instance_colours.size() == 2 * snapshot.instances.size());
   std::vector<render::RenderMeshInput> meshes;
-  for (const auto& mesh : m.render_meshes()) meshes.push_back({std::cref(*mesh.mesh), mesh.colour});
+  for (const auto& mesh : m.render_meshes()) meshes.emplace_back(*mesh.mesh, mesh.colour, mesh.texture, mesh.specular);
   render::RenderConfig config;
   auto renderer = render::BatchRenderer::Create(config, meshes);
   if (!renderer) FAIL(renderer.error().ToString());

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "pf/assets/texture.h"
 #include "pf/core/result.h"
 #include "pf/core/snapshot.h"
 #include "pf/sim/model_spec.h"
@@ -48,9 +49,14 @@ struct BodyInfo {
 };
 
 // A render mesh the Model's instances refer to: a loaded mesh or a primitive.
+// A drawable mesh and its material. Colour: the URDF material's rgba, else the mesh file's
+// own material, else the object's colour (primitives) or light grey. Texture: the URDF
+// material's, else the mesh file's diffuse map. Specular: the mesh file's, else a default.
 struct RenderMesh {
   std::shared_ptr<const assets::MeshData> mesh;  // the geometry (primitives are generated)
   core::Vec4 colour = core::Vec4(0.7, 0.7, 0.7, 1.0);
+  std::shared_ptr<const assets::TextureData> texture;  // decoded diffuse texture, or null
+  double specular = 0.2;                               // highlight strength, [0, 1]
 };
 
 class Model {
