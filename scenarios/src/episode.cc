@@ -21,6 +21,7 @@ const char* TaskKindName(TaskKind kind) {
     case TaskKind::kReach: return "reach";
     case TaskKind::kPickPlace: return "pick_place";
     case TaskKind::kStack: return "stack";
+    case TaskKind::kBinPick: return "bin_pick";
   }
   return "unknown";
 }
@@ -107,10 +108,15 @@ const std::vector<std::string>& DefaultInstructions(TaskKind kind) {
   static const std::vector<std::string> stack = {"stack the {object} on the {base}",
                                                  "put the {object} on top of the {base}",
                                                  "place the {object} onto the {base}", "build a tower: the {object} on the {base}"};
+  static const std::vector<std::string> bin = {"pick the {object} out of the {source} and put it {goal}",
+                                               "take the {object} from the {source} and drop it {goal}",
+                                               "move the {object} from the {source} {goal}",
+                                               "find the {object} among the parts in the {source} and put it {goal}"};
   switch (kind) {
     case TaskKind::kReach: return reach;
     case TaskKind::kPickPlace: return pick;
     case TaskKind::kStack: return stack;
+    case TaskKind::kBinPick: return bin;
   }
   return reach;
 }
@@ -357,7 +363,8 @@ core::Result<EpisodeSetup> TaskContext::DrawEpisode(std::uint64_t seed, std::uin
         text = Replace(text, "{target}", target);
         break;
       }
-      case TaskKind::kPickPlace: {
+      case TaskKind::kPickPlace:
+      case TaskKind::kBinPick: {
         setup.object = task_.objects[static_cast<std::size_t>(rng.UniformInt(task_.objects.size()))];
         draws.emplace_back("object", static_cast<double>(setup.object));
         if (task_.tray >= 0) {
@@ -383,6 +390,8 @@ core::Result<EpisodeSetup> TaskContext::DrawEpisode(std::uint64_t seed, std::uin
           }
         }
         text = Replace(Replace(text, "{object}", phrase(setup.object, task_.objects)), "{goal}", goal);
+        if (task_.source >= 0)
+          text = Replace(text, "{source}", ObjectPhrase(task_.source, setup.object_colours[static_cast<std::size_t>(task_.source)]));
         break;
       }
       case TaskKind::kStack: {
@@ -479,7 +488,8 @@ TaskStatus EvaluateTask(const TaskContext& context, const sim::BatchSim& sim, in
       status.dense_reward = 1.0 - std::tanh(5.0 * d);
       break;
     }
-    case TaskKind::kPickPlace: {
+    case TaskKind::kPickPlace:
+    case TaskKind::kBinPick: {
       const int o = setup.object;
       const int body = m.object_body(o);
       const core::Vec3 p = BodyPosition(sim, env, body);

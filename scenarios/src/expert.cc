@@ -105,6 +105,15 @@ void Expert::Reset(const sim::BatchSim& sim, int env, const EpisodeSetup& setup)
     tallest = std::max(tallest, 2.0 * e.z());
   }
   if (context_.task().kind == TaskKind::kPickPlace) top = std::max(top, context_.task().target.max.z());
+  if (context_.task().kind == TaskKind::kBinPick) {
+    // Over the bins' walls too (and whatever else is static: tables lie below them).
+    for (int o = 0; o < m.num_objects(); ++o) {
+      const sim::ObjectSpec& spec = context_.scenario().model.objects[static_cast<std::size_t>(o)];
+      if (spec.mass > 0.0) continue;
+      const core::Vec3 e = spec.X_WO.rotation().cwiseAbs() * context_.ObjectHalfExtents(o);
+      top = std::max(top, spec.X_WO.translation().z() + e.z());
+    }
+  }
   slot.transport_z = top + config_.clearance + tallest;
   slot.gripper = 0.0;
   slot.command = X_WT;

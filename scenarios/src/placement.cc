@@ -48,9 +48,29 @@ PlacementWorld MakePlacementWorld(const sim::ModelSpec& model, const std::vector
   return world;
 }
 
+namespace {
+bool PlaceObjectsOnce(const sim::ModelSpec& model, const PlacementSpec& placement, core::CounterRng& rng,
+                      PlacementWorld& world, std::vector<core::Pose>& poses,
+                      std::vector<std::pair<std::string, double>>* draws, int attempts);
+}  // namespace
+
 bool PlaceObjects(const sim::ModelSpec& model, const PlacementSpec& placement, core::CounterRng& rng,
                   PlacementWorld& world, std::vector<core::Pose>& poses,
-                  std::vector<std::pair<std::string, double>>* draws, int attempts) {
+                  std::vector<std::pair<std::string, double>>* draws, int attempts, int restarts) {
+  const std::size_t placed_before = world.placed.size();
+  const std::size_t draws_before = draws != nullptr ? draws->size() : 0;
+  for (int round = 0; round <= restarts; ++round) {
+    world.placed.resize(placed_before);
+    if (draws != nullptr) draws->resize(draws_before);
+    if (PlaceObjectsOnce(model, placement, rng, world, poses, draws, attempts)) return true;
+  }
+  return false;
+}
+
+namespace {
+bool PlaceObjectsOnce(const sim::ModelSpec& model, const PlacementSpec& placement, core::CounterRng& rng,
+                      PlacementWorld& world, std::vector<core::Pose>& poses,
+                      std::vector<std::pair<std::string, double>>* draws, int attempts) {
   const RegionSpec& region = placement.region;
   for (int o : placement.objects) {
     const sim::ObjectSpec& object = model.objects[static_cast<std::size_t>(o)];
@@ -81,5 +101,7 @@ bool PlaceObjects(const sim::ModelSpec& model, const PlacementSpec& placement, c
   }
   return true;
 }
+
+}  // namespace
 
 }  // namespace pf::scenarios::internal

@@ -37,9 +37,12 @@ PlacementWorld::Box ObjectBox(const sim::ObjectSpec& object, const core::Pose& X
 
 // Places every object of `placement`: yaw drawn in its range, origin drawn in the region
 // until its bounding circle is clear of everything placed so far (at most `attempts` tries
-// per object). Writes poses[o] and appends the draws (name, value). false = no room.
+// per object). When an object finds no room (a crowded region, early objects badly
+// placed), the whole placement starts again with the generator's next draws, up to
+// `restarts` times. Writes poses[o] and appends the draws (name, value) of the placement
+// that succeeded. false = no room.
 bool PlaceObjects(const sim::ModelSpec& model, const PlacementSpec& placement, core::CounterRng& rng,
                   PlacementWorld& world, std::vector<core::Pose>& poses,
-                  std::vector<std::pair<std::string, double>>* draws, int attempts = 300);
+                  std::vector<std::pair<std::string, double>>* draws, int attempts = 300, int restarts = 20);
 
 }  // namespace pf::scenarios::internal

@@ -107,6 +107,27 @@ core::Status CompileTask(const Context& ctx, const Node& node, const msg::Task& 
   const sim::ModelSpec& model = scenario.model;
   TaskSpec spec;
   PF_ASSIGN_OR_RETURN(spec.robot, names.Robot(task.robot(), ctx.Where(node, task, "robot")));
+  // A tray or bin: a static box, named at `at`; its top face is a goal region.
+  auto static_box = [&](const std::string& name, const char* what, const core::Location& at) -> core::Result<int> {
+    PF_ASSIGN_OR_RETURN(const int index, names.Object(name, at));
+    const sim::ObjectSpec& box = model.objects[static_cast<std::size_t>(index)];
+    PF_TRY(Require(box.mass <= 0.0 && box.shape == sim::ObjectShape::kBox,
+                   StrCat(what, " '", name, "' must be a static box (mass 0)"), at));
+    return index;
+  };
+  auto top_face = [&](int index) {
+    const sim::ObjectSpec& tray = model.objects[static_cast<std::size_t>(index)];
+    const PlacementWorld::Box box = ObjectBox(tray, tray.X_WO);
+    return RegionSpec{core::Vec3(box.min.x(), box.min.y(), box.max.z()), core::Vec3(box.max.x(), box.max.y(), box.max.z())};
+  };
+  // Pickable objects: movable primitives (the grasp planner reads their shape).
+  auto primitives = [&](const Node& n, const auto& message, const std::vector<int>& objects, const char* kind) -> core::Status {
+    for (std::size_t i = 0; i < objects.size(); ++i)
+      PF_TRY(Require(model.objects[static_cast<std::size_t>(objects[i])].shape != sim::ObjectShape::kUrdf,
+                     StrCat(kind, " objects must be primitives (box, sphere, cylinder) for now"),
+                     ctx.Where(n, message, "objects", static_cast<int>(i))));
+    return core::Ok();
+  };
   switch (task.kind_case()) {
     case msg::Task::kReach: {
       const Node reach = ctx.Child(node, task, "reach");
@@ -128,24 +149,15 @@ core::Status CompileTask(const Context& ctx, const Node& node, const msg::Task& 
       spec.time_limit = 15.0;
       PF_ASSIGN_OR_RETURN(spec.objects, names.ObjectList(ctx, n, pp, "objects", pp.objects(), true));
       PF_TRY(Require(!spec.objects.empty(), "pick_place needs at least one object", ctx.Here(n)));
-      for (std::size_t i = 0; i < spec.objects.size(); ++i)
-        PF_TRY(Require(model.objects[static_cast<std::size_t>(spec.objects[i])].shape != sim::ObjectShape::kUrdf,
-                       "pick_place objects must be primitives (box, sphere, cylinder) for now",
-                       ctx.Where(n, pp, "objects", static_cast<int>(i))));
+      PF_TRY(primitives(n, pp, spec.objects, "pick_place"));
       switch (pp.goal_case()) {
         case msg::PickPlaceTask::kTarget: {
           PF_ASSIGN_OR_RETURN(spec.target, ToRegion(ctx, ctx.Child(n, pp, "target"), pp.target()));
           break;
         }
         case msg::PickPlaceTask::kTray: {
-          const core::Location at = ctx.Where(n, pp, "tray");
-          PF_ASSIGN_OR_RETURN(spec.tray, names.Object(pp.tray(), at));
-          const sim::ObjectSpec& tray = model.objects[static_cast<std::size_t>(spec.tray)];
-          PF_TRY(Require(tray.mass <= 0.0 && tray.shape == sim::ObjectShape::kBox,
-                         StrCat("tray '", pp.tray(), "' must be a static box (mass 0)"), at));
-          const PlacementWorld::Box box = ObjectBox(tray, tray.X_WO);
-          spec.target.min = core::Vec3(box.min.x(), box.min.y(), box.max.z());
-          spec.target.max = core::Vec3(box.max.x(), box.max.y(), box.max.z());
+          PF_ASSIGN_OR_RETURN(spec.tray, static_box(pp.tray(), "tray", ctx.Where(n, pp, "tray")));
+          spec.target = top_face(spec.tray);
           break;
         }
         case msg::PickPlaceTask::GOAL_NOT_SET:
@@ -174,8 +186,25 @@ core::Status CompileTask(const Context& ctx, const Node& node, const msg::Task& 
                        "stack objects must be boxes", ctx.Where(n, st, "objects", static_cast<int>(i))));
       break;
     }
+    case msg::Task::kBinPick: {
+      const msg::BinPickTask& bp = task.bin_pick();
+      const Node n = ctx.Child(node, task, "bin_pick");
+      spec.kind = TaskKind::kBinPick;
+      spec.time_limit = 15.0;
+      PF_ASSIGN_OR_RETURN(spec.objects, names.ObjectList(ctx, n, bp, "objects", bp.objects(), true));
+      PF_TRY(Require(!spec.objects.empty(), "bin_pick needs at least one object", ctx.Here(n)));
+      PF_TRY(primitives(n, bp, spec.objects, "bin_pick"));
+      PF_TRY(Require(!bp.source().empty(), "bin_pick needs a source bin: source: \"NAME\"", ctx.Here(n)));
+      PF_TRY(Require(!bp.goal().empty(), "bin_pick needs a goal bin: goal: \"NAME\"", ctx.Here(n)));
+      PF_ASSIGN_OR_RETURN(spec.source, static_box(bp.source(), "source bin", ctx.Where(n, bp, "source")));
+      PF_ASSIGN_OR_RETURN(spec.tray, static_box(bp.goal(), "goal bin", ctx.Where(n, bp, "goal")));
+      PF_TRY(Require(spec.source != spec.tray, "the goal bin must differ from the source bin", ctx.Where(n, bp, "goal")));
+      spec.target = top_face(spec.tray);
+      spec.goal_description = bp.goal_description();
+      break;
+    }
     case msg::Task::KIND_NOT_SET:
-      return core::Fail("task needs a kind: reach, pick_place or stack", ctx.Here(node));
+      return core::Fail("task needs a kind: reach, pick_place, stack or bin_pick", ctx.Here(node));
   }
   if (task.has_time_limit()) {
     PF_TRY(Require(task.time_limit() > 0.0 && task.time_limit() <= 3600.0, "time_limit must be in (0, 3600] s",
@@ -194,7 +223,8 @@ core::Status CompileTask(const Context& ctx, const Node& node, const msg::Task& 
         return core::Fail("unclosed '{' in instruction", ctx.Where(node, task, "instructions", i));
       const std::string key = text.substr(at + 1, close - at - 1);
       const bool ok = (key == "object" && spec.kind != TaskKind::kReach) ||
-                      (key == "goal" && spec.kind == TaskKind::kPickPlace) ||
+                      (key == "goal" && (spec.kind == TaskKind::kPickPlace || spec.kind == TaskKind::kBinPick)) ||
+                      (key == "source" && spec.kind == TaskKind::kBinPick) ||
                       (key == "base" && spec.kind == TaskKind::kStack) || (key == "target" && spec.kind == TaskKind::kReach);
       if (!ok)
         return core::Fail(StrCat("unknown placeholder {", key, "} for a ", TaskKindName(spec.kind), " task"),
@@ -373,7 +403,7 @@ core::Status CompileRandomization(const Context& ctx, const Node& node, const ms
       core::CounterRng rng({model.scenario_hash, 0, episode, core::RngStream::kPlacement, static_cast<std::uint32_t>(i)});
       if (!PlaceObjects(model, ps, rng, world, poses, nullptr))
         return core::Fail("impossible placement: no room for the objects in this region without overlapping each "
-                          "other or fixed objects (tried 300 positions per object)",
+                          "other or fixed objects (tried 300 positions per object, 21 times over)",
                           ctx.Here(ctx.Child(ctx.Child(node, r, "placements", static_cast<int>(i)),
                                              r.placements(static_cast<int>(i)), "region")));
     }

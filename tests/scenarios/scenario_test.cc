@@ -410,7 +410,7 @@ TEST_CASE("loading errors without a position", "[scenarios]") {
   AssetLibrary library{AssetResolver()};
   const auto unknown = LoadScenario("builtin://nope", library);
   REQUIRE_FALSE(unknown);
-  CHECK(unknown.error().message.find("unknown built-in scenario 'nope' (built-in: default") != std::string::npos);
+  CHECK(unknown.error().message.find("unknown built-in scenario 'nope' (built-in: bin_pick, default") != std::string::npos);
   const auto missing = LoadScenario("/nonexistent/scene.pbtxt", library);
   REQUIRE_FALSE(missing);
   CHECK(missing.error().where.file == "/nonexistent/scene.pbtxt");

@@ -35,6 +35,7 @@ TEST_CASE("the reach expert reaches", "[scenarios][task][expert]") { CheckExpert
 TEST_CASE("the stack expert stacks", "[scenarios][task][expert]") { CheckExpert("stack", 50, 0.85); }
 
 TEST_CASE("the default scenario's expert picks and places", "[scenarios][task][expert]") { CheckExpert("default", 50, 0.95); }
+TEST_CASE("the bin picking expert picks out of clutter", "[scenarios][task][expert][bin_pick]") { CheckExpert("bin_pick", 50, 0.75); }
 
 // The Panda variants (scenarios/library/panda/): the same tasks with the shared assets' Franka
 // Panda, loaded from files with the shared assets as the asset root.
@@ -55,6 +56,7 @@ void CheckPandaExpert(const std::string& name, int episodes, double rate) {
 TEST_CASE("the Panda reaches", "[scenarios][task][expert][panda]") { CheckPandaExpert("reach", 50, 0.95); }
 TEST_CASE("the Panda picks and places", "[scenarios][task][expert][panda]") { CheckPandaExpert("pick_place", 50, 0.95); }
 TEST_CASE("the Panda stacks", "[scenarios][task][expert][panda]") { CheckPandaExpert("stack", 50, 0.85); }
+TEST_CASE("the Panda picks out of clutter", "[scenarios][task][expert][panda][bin_pick]") { CheckPandaExpert("bin_pick", 50, 0.75); }
 
 // The expert's per-episode plan (transport height, home orientation, closing axis) belongs
 // to each env: an episode driven next to another one, with the expert's calls made
@@ -199,6 +201,56 @@ TEST_CASE("an episode's draws depend only on (seed, episode), wherever it runs",
   CHECK((*one)->EnvStateHash(0) == (*five)->EnvStateHash(3));
 }
 
+// Bin picking: the clutter lies inside the source bin, clear of its walls and of each other,
+// the part to pick is one of the candidates (each drawn), and the instruction names it and
+// both bins.
+TEST_CASE("bin picking episodes: clutter inside the source bin, a candidate to pick, both bins named",
+          "[scenarios][randomization][bin_pick]") {
+  assets::AssetLibrary library{assets::AssetResolver()};
+  auto scenario = LoadScenario("builtin://bin_pick", library);
+  REQUIRE(scenario);
+  REQUIRE(scenario->task);
+  const TaskSpec& task = *scenario->task;
+  REQUIRE(task.kind == TaskKind::kBinPick);
+  auto model = sim::Model::Compile(scenario->model);
+  REQUIRE(model);
+  auto context = TaskContext::Create(*scenario, *model);
+  REQUIRE(context);
+  const sim::ObjectSpec& source = scenario->model.objects[static_cast<std::size_t>(task.source)];
+  const core::Vec3 floor_min = source.X_WO.translation() - source.size / 2, floor_max = source.X_WO.translation() + source.size / 2;
+  std::map<int, int> picked;
+  for (int e = 0; e < 200; ++e) {
+    auto setup = context->DrawEpisode(11, static_cast<std::uint64_t>(e));
+    REQUIRE(setup);
+    INFO("episode " << e << ": " << setup->instruction);
+    for (std::size_t i = 0; i < task.objects.size(); ++i) {
+      const int o = task.objects[i];
+      const core::Pose& X = setup->object_poses[static_cast<std::size_t>(o)];
+      const core::Vec3 h = context->ObjectHalfExtents(o);
+      const double r = std::hypot(h.x(), h.y());
+      // Footprint inside the floor, resting on it.
+      CHECK(X.translation().x() - r >= floor_min.x());
+      CHECK(X.translation().x() + r <= floor_max.x());
+      CHECK(X.translation().y() - r >= floor_min.y());
+      CHECK(X.translation().y() + r <= floor_max.y());
+      CHECK(std::abs(X.translation().z() - h.z() - floor_max.z()) < 1e-9);
+      for (std::size_t j = 0; j < i; ++j) {
+        const int q = task.objects[j];
+        const core::Vec3 hq = context->ObjectHalfExtents(q);
+        const double d = (X.translation() - setup->object_poses[static_cast<std::size_t>(q)].translation()).head<2>().norm();
+        CHECK(d >= r + std::hypot(hq.x(), hq.y()));
+      }
+    }
+    REQUIRE(std::find(task.objects.begin(), task.objects.end(), setup->object) != task.objects.end());
+    ++picked[setup->object];
+    const std::string phrase = context->ObjectPhrase(setup->object, setup->object_colours[static_cast<std::size_t>(setup->object)]);
+    CHECK_THAT(setup->instruction, Catch::Contains(phrase));
+    CHECK_THAT(setup->instruction, Catch::Contains("bin"));
+    CHECK(setup->instruction.find('{') == std::string::npos);
+  }
+  CHECK(picked.size() == task.objects.size());
+}
+
 TEST_CASE("bad tasks and randomization fail at load with file, line and column", "[scenarios][randomization][errors]") {
   assets::AssetLibrary library{assets::AssetResolver()};
   const std::string robot = "name: \"t\"\nrobots { name: \"arm\" urdf: \"builtin://parafab_arm\" }\n"
@@ -224,6 +276,10 @@ TEST_CASE("bad tasks and randomization fail at load with file, line and column",
        6, 76, "no link 'nolink'"},
       {robot + "task { pick_place { objects: [\"cube\"] target { } } instructions: \"put the {thing} away\" }\n", 6, 52,
        "unknown placeholder {thing}"},
+      {robot + "task { bin_pick { objects: [\"cube\"] source: \"cube\" goal: \"table\" } }\n", 6, 37, "source bin 'cube' must be a static box"},
+      {robot + "task { bin_pick { objects: [\"cube\"] source: \"table\" goal: \"table\" } }\n", 6, 53, "the goal bin must differ from the source bin"},
+      {robot + "task { bin_pick { objects: [\"cube\"] source: \"table\" } }\n", 6, 8, "bin_pick needs a goal bin"},
+      {robot + "task { pick_place { objects: [\"cube\"] target { } } instructions: \"take it out of the {source}\" }\n", 6, 52, "unknown placeholder {source} for a pick_place task"},
   };
   for (const Case& c : cases) {
     INFO(c.text);

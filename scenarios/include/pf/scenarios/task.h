@@ -42,8 +42,8 @@ struct RegionSpec {
   }
 };
 
-enum class TaskKind { kReach, kPickPlace, kStack };
-const char* TaskKindName(TaskKind kind);  // "reach", "pick_place", "stack"
+enum class TaskKind { kReach, kPickPlace, kStack, kBinPick };
+const char* TaskKindName(TaskKind kind);  // "reach", "pick_place", "stack", "bin_pick"
 
 struct TaskSpec {
   TaskKind kind = TaskKind::kReach;
@@ -52,11 +52,12 @@ struct TaskSpec {
   int max_steps = 0;           // control steps in the time limit (rounded up)
   double tolerance = 0.02;     // reach: success radius (m)
   RegionSpec target;           // reach: target region; pick_place: goal region (when tray < 0)
-  int tray = -1;               // pick_place: object index of the tray, or -1
+  int tray = -1;               // pick_place: object index of the tray, or -1; bin_pick: the goal bin
+  int source = -1;             // bin_pick: object index of the bin the objects start in
   std::string goal_description;  // pick_place: how instructions name the goal ("" = derived)
-  std::vector<int> objects;    // pick_place: candidates; stack: the cubes (object indices)
+  std::vector<int> objects;    // pick_place, bin_pick: candidates; stack: the cubes (object indices)
   int height = 2;              // stack: cubes in the finished stack
-  std::vector<std::string> instructions;  // templates ({object}, {goal}, {base}, {target})
+  std::vector<std::string> instructions;  // templates ({object}, {goal}, {source}, {base}, {target})
 };
 
 struct CameraSpec {
