@@ -58,23 +58,83 @@ int Expert::PartToPick(const Slot& slot) const {
 }
 
 // Tool orientation for a top-down grasp of `object`: the home orientation turned about
-// world z so the fingers close across the part's narrower horizontal extent (boxes), or
-// not turned at all (round parts).
+// world z so that the fingers close across the part. Collision-aware: each candidate
+// closing direction (a box's two horizontal axes, its narrower one preferred; any
+// direction in 15° steps for round parts) is scored by how far the two open fingers,
+// beside the part, stay from the other parts' footprints and from static obstacles
+// standing above the part's support (bin walls); the narrower axis of a box wins unless
+// its fingers would come within 1.5 cm of something the other axis keeps clear of.
 core::Pose Expert::GraspRotation(const sim::BatchSim& sim, int env, const Slot& slot, int object) const {
-  const sim::ObjectSpec& spec = context_.scenario().model.objects[static_cast<std::size_t>(object)];
+  const sim::ModelSpec& spec = context_.scenario().model;
+  const sim::ObjectSpec& part = spec.objects[static_cast<std::size_t>(object)];
+  const sim::Model& m = context_.model();
+  const core::Pose X_WO = BodyPose(sim, env, m.object_body(object));
+  const core::Vec3 h = context_.ObjectHalfExtents(object);
+  const core::Vec3 closing_W = slot.R_home * slot.closing_axis_T;
+  const double closing_yaw = std::atan2(closing_W.y(), closing_W.x());
+  // The fingers' reach beyond the part's centre when open, and their own half thickness.
+  double open_half = 0.04;
+  if (!grippers_.empty()) open_half = std::abs(grippers_.front().open - grippers_.front().closed);
+  constexpr double kFingerHalf = 0.01;
+  const core::Vec2 centre = X_WO.translation().head<2>();
+  const double bottom = X_WO.translation().z() - (X_WO.rotation().cwiseAbs() * h).z();
+  // Clearance of a finger at p from everything else.
+  auto clearance = [&](const core::Vec2& p) {
+    double best = 1e9;
+    for (int o = 0; o < m.num_objects(); ++o) {
+      if (o == object) continue;
+      const sim::ObjectSpec& other = spec.objects[static_cast<std::size_t>(o)];
+      const core::Pose X = BodyPose(sim, env, m.object_body(o));
+      const core::Vec3 e = X.rotation().cwiseAbs() * context_.ObjectHalfExtents(o);
+      if (other.mass > 0.0) {
+        best = std::min(best, (p - X.translation().head<2>()).norm() - std::hypot(e.x(), e.y()));
+      } else if (X.translation().z() + e.z() > bottom + 0.005 && X.translation().z() - e.z() < bottom + 0.005) {
+        const double dx = std::max({X.translation().x() - e.x() - p.x(), 0.0, p.x() - X.translation().x() - e.x()});
+        const double dy = std::max({X.translation().y() - e.y() - p.y(), 0.0, p.y() - X.translation().y() - e.y()});
+        best = std::min(best, std::hypot(dx, dy));
+      }
+    }
+    return best - kFingerHalf;
+  };
+  struct Candidate {
+    double yaw;      // closing direction in the world
+    double width;    // part half width along it
+    bool preferred;  // a box's narrower axis
+  };
+  std::vector<Candidate> candidates;
+  if (part.shape == sim::ObjectShape::kBox) {
+    for (int axis = 0; axis < 2; ++axis) {
+      const core::Vec3 a = X_WO.rotation().col(axis);
+      const double width = axis == 0 ? h.x() : h.y();
+      if (width >= open_half - 0.003) continue;  // too wide for the open fingers
+      const double other = axis == 0 ? h.y() : h.x();
+      const double yaw = std::atan2(a.y(), a.x());
+      // Square footprint: either axis, the one the hand turns less to.
+      const bool preferred = width < other - 1e-6 ||
+                             (std::abs(width - other) <= 1e-6 &&
+                              std::abs(std::remainder(yaw - closing_yaw, std::numbers::pi)) <= std::numbers::pi / 4 + 1e-9);
+      candidates.push_back({yaw, width, preferred});
+    }
+  } else {
+    for (int k = 0; k < 12; ++k) candidates.push_back({closing_yaw + k * std::numbers::pi / 12.0, h.x(), k == 0});
+  }
   core::Pose X = core::Pose::Identity();
   X.linear() = slot.R_home;
-  if (spec.shape != sim::ObjectShape::kBox) return X;
-  const core::Pose X_WO = BodyPose(sim, env, context_.model().object_body(object));
-  const core::Vec3 h = context_.ObjectHalfExtents(object);
-  // The part's horizontal axis to close along: its shorter one (x or y of the part frame).
-  const core::Vec3 axis_W = X_WO.rotation().col(h.x() <= h.y() ? 0 : 1);
-  const core::Vec3 closing_W = slot.R_home * slot.closing_axis_T;
-  double turn = std::atan2(axis_W.y(), axis_W.x()) - std::atan2(closing_W.y(), closing_W.x());
-  // Closing along +a or -a is the same grasp: keep the turn within ±90°, then ±45° for a
-  // square footprint (either horizontal axis will do).
-  const double period = std::abs(h.x() - h.y()) < 1e-6 ? std::numbers::pi / 2 : std::numbers::pi;
-  turn = std::remainder(turn, period);
+  if (candidates.empty()) return X;
+  double best_score = -1e9, best_yaw = candidates.front().yaw;
+  for (const Candidate& c : candidates) {
+    const core::Vec2 d(std::cos(c.yaw), std::sin(c.yaw));
+    const double reach = std::max(open_half, c.width + 0.005) + kFingerHalf;
+    const double free = std::min(clearance(centre + reach * d), clearance(centre - reach * d));
+    // Preferred candidates win while they leave 1.5 cm, the others must do better.
+    const double score = std::min(free, 0.015) + (c.preferred ? 1e-3 : 0.0);
+    if (score > best_score + 1e-12) {
+      best_score = score;
+      best_yaw = c.yaw;
+    }
+  }
+  // Closing along +a or -a is the same grasp: keep the turn within ±90°.
+  const double turn = std::remainder(best_yaw - closing_yaw, std::numbers::pi);
   X.linear() = core::AngleAxis(turn, core::Vec3::UnitZ()).toRotationMatrix() * slot.R_home;
   return X;
 }

@@ -58,6 +58,67 @@ TEST_CASE("the Panda picks and places", "[scenarios][task][expert][panda]") { Ch
 TEST_CASE("the Panda stacks", "[scenarios][task][expert][panda]") { CheckPandaExpert("stack", 50, 0.85); }
 TEST_CASE("the Panda picks out of clutter", "[scenarios][task][expert][panda][bin_pick]") { CheckPandaExpert("bin_pick", 50, 0.75); }
 
+// Collision-aware grasps: a block whose narrower axis has a can right beside it is gripped
+// across its wider axis instead, and the same block alone across its narrower one. The
+// closing direction is read from the simulated fingers once the hand is above the block.
+TEST_CASE("the expert closes the fingers where they clear the neighbours", "[scenarios][task][expert][bin_pick]") {
+  assets::AssetLibrary library{assets::AssetResolver()};
+  std::string text(*BuiltinScenarioText("bin_pick"));
+  // Fixed poses: no placement draws, the green block (0.035 x 0.05, narrower along x) to pick.
+  const std::size_t at = text.find("  placements {");
+  REQUIRE(at != std::string::npos);
+  text.erase(at, text.find("  object_physics {") - at);
+  auto set_position = [&](const std::string& name, double x, double y) {
+    const std::size_t block = text.find("name: \"" + name + "\"");
+    REQUIRE(block != std::string::npos);
+    const std::size_t pose = text.find("pose { position {", block);
+    const std::size_t end = text.find("}", pose + 17);
+    text.replace(pose, end - pose + 1, "pose { position { x: " + std::to_string(x) + " y: " + std::to_string(y) + " z: 0.44 }");
+  };
+  const std::size_t objects = text.find("objects: [", text.find("bin_pick {"));
+  text.replace(objects, text.find("]", objects) - objects + 1, "objects: [\"green_block\"]");
+  set_position("orange_brick", 0.42, -0.03);
+  set_position("red_block", 0.62, -0.29);
+  for (const bool crowded : {false, true}) {
+    INFO((crowded ? "a can beside the block's narrow sides" : "the block alone"));
+    set_position("white_can", crowded ? 0.52 + 0.0175 + 0.02 + 0.008 : 0.44, crowded ? -0.22 : -0.30);
+    auto scenario = ParseScenario(text, "bin_pick_fixed.pbtxt", library);
+    if (!scenario) FAIL(scenario.error().ToString());
+    auto model = sim::Model::Compile(scenario->model);
+    REQUIRE(model);
+    auto context = TaskContext::Create(*scenario, *model);
+    REQUIRE(context);
+    auto setup = context->DrawEpisode(1, 0);
+    REQUIRE(setup);
+    REQUIRE(scenario->model.objects[static_cast<std::size_t>(setup->object)].name == "green_block");
+    auto sim = sim::BatchSim::Create(*model, {1, 1, 64});
+    REQUIRE(sim);
+    context->ApplyEpisode(**sim, 0, *setup);
+    Expert expert(*context, 1);
+    expert.Reset(**sim, 0, *setup);
+    int steps = 0;
+    while (expert.phase(0) != ExpertPhase::kDescend && steps++ < 600) {
+      expert.Act(**sim, 0);
+      (*sim)->Step();
+    }
+    REQUIRE(expert.phase(0) == ExpertPhase::kDescend);
+    const sim::Model& m = **model;
+    const auto& desc = m.spec().robots[0].robot->desc;
+    auto position = [&](int body) {
+      const double* p = (*sim)->body_poses().data() + static_cast<std::size_t>(body) * 7;
+      return core::Vec3(p[0], p[1], p[2]);
+    };
+    const core::Vec3 closing = position(m.robot_first_body(0) + desc.FindLink("finger_left")) -
+                               position(m.robot_first_body(0) + desc.FindLink("finger_right"));
+    const double* q = (*sim)->body_poses().data() + static_cast<std::size_t>(m.object_body(setup->object)) * 7;
+    const core::Vec3 block_x = core::PoseFromArray(q).rotation().col(0);
+    const double along_x = std::abs(closing.head<2>().normalized().dot(block_x.head<2>().normalized()));
+    INFO("closing direction " << closing.transpose() << ", block x axis " << block_x.transpose());
+    if (crowded) CHECK(along_x < 0.2);  // across the wider axis (block y)
+    else CHECK(along_x > 0.98);         // across the narrower axis (block x)
+  }
+}
+
 // The expert's per-episode plan (transport height, home orientation, closing axis) belongs
 // to each env: an episode driven next to another one, with the expert's calls made
 // concurrently as BatchSim::Step hooks, moves bit for bit as it does alone.
