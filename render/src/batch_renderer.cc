@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <utility>
 
 #include "mesh_lod.h"
@@ -235,10 +236,19 @@ struct BatchRenderer::Impl {
   core::Status Init(const std::vector<RenderMeshInput>& inputs);
   core::Status UploadMeshes(const std::vector<RenderMeshInput>& inputs);
   core::Status UploadTextures(const std::vector<RenderMeshInput>& inputs);
+  // Copies `bytes` into a staging buffer and records `record` (transfers from it) in a
+  // one-time command buffer, submitted and waited for.
+  core::Status UploadThroughStaging(std::span<const std::uint8_t> bytes,
+                                    const std::function<void(VkCommandBuffer, VkBuffer)>& record);
   core::Status CreatePipeline();
   core::Status CreateShadowPipeline(VkShaderModule vert);
   core::Status EnsureDepth(std::uint32_t views, std::uint32_t cameras, std::uint32_t w, std::uint32_t h);
   core::Status CreateShadowMaps(std::uint32_t layers);
+  // A device-local, optimally tiled 2D-array image (layers × w × h, `mips` levels), its
+  // memory, and a view of all of it.
+  core::Status CreateArrayImage(VkFormat format, std::uint32_t w, std::uint32_t h, std::uint32_t mips,
+                                std::uint32_t layers, VkImageUsageFlags usage, VkImageAspectFlags aspect,
+                                VkImage* image, MemoryBlock* memory, VkImageView* view);
   void WriteDescriptors();
   // The first env pass p draws, and how many envs it touches.
   std::uint32_t FirstEnv(std::uint32_t pass, std::uint32_t cameras) const { return pass * views_per_pass / cameras; }
@@ -442,8 +452,31 @@ core::Status BatchRenderer::Impl::UploadMeshes(const std::vector<RenderMeshInput
     return core::Ok();
   }
   // Discrete GPU: one staging buffer, two copies, one submission.
+  std::vector<std::uint8_t> bytes(vertex_data);
+  bytes.insert(bytes.end(), reinterpret_cast<const std::uint8_t*>(indices.data()),
+               reinterpret_cast<const std::uint8_t*>(indices.data()) + index_bytes);
+  return UploadThroughStaging(bytes, [&](VkCommandBuffer cmd, VkBuffer staging) {
+    if (vertex_bytes) {
+      const VkBufferCopy copy{0, 0, vertex_bytes};
+      vkCmdCopyBuffer(cmd, staging, vertex_buffer, 1, &copy);
+    }
+    if (index_bytes) {
+      const VkBufferCopy copy{vertex_bytes, 0, index_bytes};
+      vkCmdCopyBuffer(cmd, staging, index_buffer, 1, &copy);
+    }
+    VkMemoryBarrier barrier{};
+    barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
+    barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_INDEX_READ_BIT;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_VERTEX_INPUT_BIT, 0,
+                         1, &barrier, 0, nullptr, 0, nullptr);
+  });
+}
+
+core::Status BatchRenderer::Impl::UploadThroughStaging(std::span<const std::uint8_t> bytes,
+                                                       const std::function<void(VkCommandBuffer, VkBuffer)>& record) {
   VkBuffer staging = VK_NULL_HANDLE;
-  PF_TRY(CreateBuffer(vertex_bytes + index_bytes, VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &staging));
+  PF_TRY(CreateBuffer(bytes.size(), VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &staging));
   struct StagingGuard {
     VkDevice device;
     VkBuffer buffer;
@@ -451,30 +484,14 @@ core::Status BatchRenderer::Impl::UploadMeshes(const std::vector<RenderMeshInput
   } guard{device, staging};
   PF_ASSIGN_OR_RETURN(MemoryBlock staging_memory,
                       AllocateBuffers(*ctx, std::span<const VkBuffer>(&staging, 1),
-                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                          VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0));
-  auto* base = static_cast<std::uint8_t*>(staging_memory.mapped);
-  if (vertex_bytes) std::memcpy(base, vertex_data.data(), vertex_bytes);
-  if (index_bytes) std::memcpy(base + vertex_bytes, indices.data(), index_bytes);
+                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0));
+  if (!bytes.empty()) std::memcpy(staging_memory.mapped, bytes.data(), bytes.size());
   VkCommandBuffer cmd = slots[0].cmd;
   VkCommandBufferBeginInfo begin{};
   begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
   begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
   PF_TRY(VkCheck(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer"));
-  if (vertex_bytes) {
-    const VkBufferCopy copy{0, 0, vertex_bytes};
-    vkCmdCopyBuffer(cmd, staging, vertex_buffer, 1, &copy);
-  }
-  if (index_bytes) {
-    const VkBufferCopy copy{vertex_bytes, 0, index_bytes};
-    vkCmdCopyBuffer(cmd, staging, index_buffer, 1, &copy);
-  }
-  VkMemoryBarrier barrier{};
-  barrier.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER;
-  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_VERTEX_ATTRIBUTE_READ_BIT | VK_ACCESS_INDEX_READ_BIT;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_VERTEX_INPUT_BIT, 0,
-                       1, &barrier, 0, nullptr, 0, nullptr);
+  record(cmd, staging);
   PF_TRY(VkCheck(vkEndCommandBuffer(cmd), "vkEndCommandBuffer"));
   return SubmitAndWait(cmd, slots[0].fence);
 }
@@ -570,73 +587,113 @@ core::Status BatchRenderer::Impl::UploadTextures(const std::vector<RenderMeshInp
     }
   }
 
-  VkImageCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-  info.imageType = VK_IMAGE_TYPE_2D;
-  info.format = VK_FORMAT_R8G8B8A8_UNORM;
-  info.extent = {size, size, 1};
-  info.mipLevels = mips;
-  info.arrayLayers = layers;
-  info.samples = VK_SAMPLE_COUNT_1_BIT;
-  info.tiling = VK_IMAGE_TILING_OPTIMAL;
-  info.usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, &texture_image)), "vkCreateImage"));
-  PF_ASSIGN_OR_RETURN(texture_memory, AllocateImages(*ctx, std::span<const VkImage>(&texture_image, 1),
-                                                     VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
-  VkImageViewCreateInfo view_info{};
-  view_info.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
-  view_info.image = texture_image;
-  view_info.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY;
-  view_info.format = info.format;
-  view_info.subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, mips, 0, layers};
-  PF_TRY(VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &view_info, nullptr, &texture_view)),
-                 "vkCreateImageView"));
+  PF_TRY(CreateArrayImage(VK_FORMAT_R8G8B8A8_UNORM, size, size, mips, layers,
+                          VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT, VK_IMAGE_ASPECT_COLOR_BIT,
+                          &texture_image, &texture_memory, &texture_view));
+  const VkImageSubresourceRange whole{VK_IMAGE_ASPECT_COLOR_BIT, 0, mips, 0, layers};
 
-  VkBuffer staging = VK_NULL_HANDLE;
-  PF_TRY(CreateBuffer(data.size(), VK_BUFFER_USAGE_TRANSFER_SRC_BIT, &staging));
-  struct StagingGuard {
-    VkDevice device;
-    VkBuffer buffer;
-    ~StagingGuard() { Destroy(device, buffer); }
-  } guard{device, staging};
-  PF_ASSIGN_OR_RETURN(MemoryBlock staging_memory,
-                      AllocateBuffers(*ctx, std::span<const VkBuffer>(&staging, 1),
-                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, 0));
-  std::memcpy(staging_memory.mapped, data.data(), data.size());
-  VkCommandBuffer cmd = slots[0].cmd;
-  VkCommandBufferBeginInfo begin{};
-  begin.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO;
-  begin.flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT;
-  PF_TRY(VkCheck(vkBeginCommandBuffer(cmd, &begin), "vkBeginCommandBuffer"));
-  VkImageMemoryBarrier barrier{};
-  barrier.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
-  barrier.srcAccessMask = 0;
-  barrier.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  barrier.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
-  barrier.srcQueueFamilyIndex = barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
-  barrier.image = texture_image;
-  barrier.subresourceRange = view_info.subresourceRange;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0,
-                       nullptr, 1, &barrier);
-  std::vector<VkBufferImageCopy> copies(mips);
-  for (std::uint32_t m = 0; m < mips; ++m) {
-    copies[m].bufferOffset = level_offsets[m];
-    copies[m].imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, m, 0, layers};
-    copies[m].imageExtent = {size >> m, size >> m, 1};
-  }
-  vkCmdCopyBufferToImage(cmd, staging, texture_image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, mips, copies.data());
-  barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
-  barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
-  barrier.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
-  barrier.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
-  vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, 0, 0, nullptr,
-                       0, nullptr, 1, &barrier);
-  PF_TRY(VkCheck(vkEndCommandBuffer(cmd), "vkEndCommandBuffer"));
-  return SubmitAndWait(cmd, slots[0].fence);
+  return UploadThroughStaging(data, [&](VkCommandBuffer cmd, VkBuffer staging) {
+    VkImageMemoryBarrier barrier{};
+    barrier.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER;
+    barrier.srcAccessMask = 0;
+    barrier.dstAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.oldLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+    barrier.newLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+    barrier.srcQueueFamilyIndex = barrier.dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED;
+    barrier.image = texture_image;
+    barrier.subresourceRange = whole;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT, 0, 0, nullptr, 0,
+                         nullptr, 1, &barrier);
+    std::vector<VkBufferImageCopy> copies(mips);
+    for (std::uint32_t m = 0; m < mips; ++m) {
+      copies[m].bufferOffset = level_offsets[m];
+      copies[m].imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, m, 0, layers};
+      copies[m].imageExtent = {size >> m, size >> m, 1};
+    }
+    vkCmdCopyBufferToImage(cmd, staging, texture_image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, mips, copies.data());
+    barrier.srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT;
+    barrier.dstAccessMask = VK_ACCESS_SHADER_READ_BIT;
+    barrier.oldLayout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+    barrier.newLayout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL;
+    vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_PIPELINE_STAGE_FRAGMENT_SHADER_BIT, 0, 0, nullptr,
+                         0, nullptr, 1, &barrier);
+  });
 }
+
+namespace {
+
+// The fixed-function state of the camera and shadow pipelines: triangle lists, a dynamic
+// viewport and scissor, one sample, depth test (less) with writes, every colour attachment
+// written in full.
+core::Status CreateGraphicsPipeline(VkDevice device, VkPipelineLayout layout, VkRenderPass pass,
+                                    std::span<const VkPipelineShaderStageCreateInfo> stages,
+                                    std::span<const VkVertexInputBindingDescription> bindings,
+                                    std::span<const VkVertexInputAttributeDescription> attrs,
+                                    VkCullModeFlags cull, bool depth_bias, std::uint32_t colour_attachments,
+                                    VkPipeline* out) {
+  VkPipelineVertexInputStateCreateInfo vertex_input{};
+  vertex_input.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO;
+  vertex_input.vertexBindingDescriptionCount = static_cast<std::uint32_t>(bindings.size());
+  vertex_input.pVertexBindingDescriptions = bindings.data();
+  vertex_input.vertexAttributeDescriptionCount = static_cast<std::uint32_t>(attrs.size());
+  vertex_input.pVertexAttributeDescriptions = attrs.data();
+  VkPipelineInputAssemblyStateCreateInfo assembly{};
+  assembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO;
+  assembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST;
+  VkPipelineViewportStateCreateInfo viewport{};
+  viewport.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO;
+  viewport.viewportCount = 1;
+  viewport.scissorCount = 1;
+  VkPipelineRasterizationStateCreateInfo raster{};
+  raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO;
+  raster.polygonMode = VK_POLYGON_MODE_FILL;
+  raster.cullMode = cull;
+  raster.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE;
+  raster.lineWidth = 1.0f;
+  raster.depthBiasEnable = depth_bias ? VK_TRUE : VK_FALSE;
+  raster.depthBiasConstantFactor = depth_bias ? 1.0f : 0.0f;
+  raster.depthBiasSlopeFactor = depth_bias ? 1.5f : 0.0f;
+  VkPipelineMultisampleStateCreateInfo multisample{};
+  multisample.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO;
+  multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT;
+  VkPipelineDepthStencilStateCreateInfo depth_state{};
+  depth_state.sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO;
+  depth_state.depthTestEnable = VK_TRUE;
+  depth_state.depthWriteEnable = VK_TRUE;
+  depth_state.depthCompareOp = VK_COMPARE_OP_LESS;
+  std::array<VkPipelineColorBlendAttachmentState, kNumOutputs> blend{};
+  for (auto& b : blend)
+    b.colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT |
+                       VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT;
+  VkPipelineColorBlendStateCreateInfo blend_state{};
+  blend_state.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO;
+  blend_state.attachmentCount = colour_attachments;
+  blend_state.pAttachments = blend.data();
+  const std::array<VkDynamicState, 2> dynamic_states = {VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR};
+  VkPipelineDynamicStateCreateInfo dynamic{};
+  dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO;
+  dynamic.dynamicStateCount = static_cast<std::uint32_t>(dynamic_states.size());
+  dynamic.pDynamicStates = dynamic_states.data();
+  VkGraphicsPipelineCreateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO;
+  info.stageCount = static_cast<std::uint32_t>(stages.size());
+  info.pStages = stages.data();
+  info.pVertexInputState = &vertex_input;
+  info.pInputAssemblyState = &assembly;
+  info.pViewportState = &viewport;
+  info.pRasterizationState = &raster;
+  info.pMultisampleState = &multisample;
+  info.pDepthStencilState = &depth_state;
+  info.pColorBlendState = colour_attachments > 0 ? &blend_state : nullptr;
+  info.pDynamicState = &dynamic;
+  info.layout = layout;
+  info.renderPass = pass;
+  info.subpass = 0;
+  return VkCheck(Counted(VkKind::kPipeline, vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &info, nullptr, out)),
+                 "vkCreateGraphicsPipelines");
+}
+
+}  // namespace
 
 core::Status BatchRenderer::Impl::CreatePipeline() {
   // One descriptor set: the textures (binding 0) and the shadow maps (binding 1).
@@ -795,66 +852,9 @@ core::Status BatchRenderer::Impl::CreatePipeline() {
   std::erase_if(vertex_attrs, [&](const VkVertexInputAttributeDescription& a) {
     return (a.location == 2 && !textured) || (a.location >= 7 && a.location <= 9 && !shadows);
   });
-  VkPipelineVertexInputStateCreateInfo vertex_input{};
-  vertex_input.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO;
-  vertex_input.vertexBindingDescriptionCount = static_cast<std::uint32_t>(vertex_bindings.size());
-  vertex_input.pVertexBindingDescriptions = vertex_bindings.data();
-  vertex_input.vertexAttributeDescriptionCount = static_cast<std::uint32_t>(vertex_attrs.size());
-  vertex_input.pVertexAttributeDescriptions = vertex_attrs.data();
-  VkPipelineInputAssemblyStateCreateInfo assembly{};
-  assembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO;
-  assembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST;
-  VkPipelineViewportStateCreateInfo viewport{};
-  viewport.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO;
-  viewport.viewportCount = 1;
-  viewport.scissorCount = 1;
-  VkPipelineRasterizationStateCreateInfo raster{};
-  raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO;
-  raster.polygonMode = VK_POLYGON_MODE_FILL;
   // Counter-clockwise meshes stay counter-clockwise (positive area) under ClipFromCamera.
-  raster.cullMode = VK_CULL_MODE_BACK_BIT;
-  raster.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE;
-  raster.lineWidth = 1.0f;
-  VkPipelineMultisampleStateCreateInfo multisample{};
-  multisample.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO;
-  multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT;
-  VkPipelineDepthStencilStateCreateInfo depth_state{};
-  depth_state.sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO;
-  depth_state.depthTestEnable = VK_TRUE;
-  depth_state.depthWriteEnable = VK_TRUE;
-  depth_state.depthCompareOp = VK_COMPARE_OP_LESS;
-  std::array<VkPipelineColorBlendAttachmentState, kNumOutputs> blend{};
-  for (auto& b : blend)
-    b.colorWriteMask = VK_COLOR_COMPONENT_R_BIT | VK_COLOR_COMPONENT_G_BIT |
-                       VK_COLOR_COMPONENT_B_BIT | VK_COLOR_COMPONENT_A_BIT;
-  VkPipelineColorBlendStateCreateInfo blend_state{};
-  blend_state.sType = VK_STRUCTURE_TYPE_PIPELINE_COLOR_BLEND_STATE_CREATE_INFO;
-  blend_state.attachmentCount = kNumOutputs;
-  blend_state.pAttachments = blend.data();
-  const std::array<VkDynamicState, 2> dynamic_states = {VK_DYNAMIC_STATE_VIEWPORT,
-                                                        VK_DYNAMIC_STATE_SCISSOR};
-  VkPipelineDynamicStateCreateInfo dynamic{};
-  dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO;
-  dynamic.dynamicStateCount = static_cast<std::uint32_t>(dynamic_states.size());
-  dynamic.pDynamicStates = dynamic_states.data();
-
-  VkGraphicsPipelineCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO;
-  info.stageCount = static_cast<std::uint32_t>(stages.size());
-  info.pStages = stages.data();
-  info.pVertexInputState = &vertex_input;
-  info.pInputAssemblyState = &assembly;
-  info.pViewportState = &viewport;
-  info.pRasterizationState = &raster;
-  info.pMultisampleState = &multisample;
-  info.pDepthStencilState = &depth_state;
-  info.pColorBlendState = &blend_state;
-  info.pDynamicState = &dynamic;
-  info.layout = pipeline_layout;
-  info.renderPass = render_pass;
-  info.subpass = 0;
-  return VkCheck(Counted(VkKind::kPipeline, vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &info, nullptr, &pipeline)),
-                 "vkCreateGraphicsPipelines");
+  return CreateGraphicsPipeline(device, pipeline_layout, render_pass, stages, vertex_bindings, vertex_attrs,
+                                VK_CULL_MODE_BACK_BIT, false, kNumOutputs, &pipeline);
 }
 
 core::Status BatchRenderer::Impl::CreateShadowPipeline(VkShaderModule vert) {
@@ -915,59 +915,38 @@ core::Status BatchRenderer::Impl::CreateShadowPipeline(VkShaderModule vert) {
       {6, 1, VK_FORMAT_R32G32B32A32_SFLOAT, offsetof(InstanceGpu, clip_from_G) + 48},
       {15, 1, VK_FORMAT_R32G32B32A32_UINT, offsetof(InstanceGpu, ids)},
   }};
-  VkPipelineVertexInputStateCreateInfo vertex_input{};
-  vertex_input.sType = VK_STRUCTURE_TYPE_PIPELINE_VERTEX_INPUT_STATE_CREATE_INFO;
-  vertex_input.vertexBindingDescriptionCount = static_cast<std::uint32_t>(vertex_bindings.size());
-  vertex_input.pVertexBindingDescriptions = vertex_bindings.data();
-  vertex_input.vertexAttributeDescriptionCount = static_cast<std::uint32_t>(vertex_attrs.size());
-  vertex_input.pVertexAttributeDescriptions = vertex_attrs.data();
-  VkPipelineInputAssemblyStateCreateInfo assembly{};
-  assembly.sType = VK_STRUCTURE_TYPE_PIPELINE_INPUT_ASSEMBLY_STATE_CREATE_INFO;
-  assembly.topology = VK_PRIMITIVE_TOPOLOGY_TRIANGLE_LIST;
-  VkPipelineViewportStateCreateInfo viewport{};
-  viewport.sType = VK_STRUCTURE_TYPE_PIPELINE_VIEWPORT_STATE_CREATE_INFO;
-  viewport.viewportCount = 1;
-  viewport.scissorCount = 1;
-  VkPipelineRasterizationStateCreateInfo raster{};
-  raster.sType = VK_STRUCTURE_TYPE_PIPELINE_RASTERIZATION_STATE_CREATE_INFO;
-  raster.polygonMode = VK_POLYGON_MODE_FILL;
-  raster.cullMode = VK_CULL_MODE_NONE;  // open meshes (planes, thin parts) cast from either side
-  raster.frontFace = VK_FRONT_FACE_COUNTER_CLOCKWISE;
-  raster.lineWidth = 1.0f;
-  // Slope-scaled bias against acne on surfaces at a grazing angle to the light.
-  raster.depthBiasEnable = VK_TRUE;
-  raster.depthBiasConstantFactor = 1.0f;
-  raster.depthBiasSlopeFactor = 1.5f;
-  VkPipelineMultisampleStateCreateInfo multisample{};
-  multisample.sType = VK_STRUCTURE_TYPE_PIPELINE_MULTISAMPLE_STATE_CREATE_INFO;
-  multisample.rasterizationSamples = VK_SAMPLE_COUNT_1_BIT;
-  VkPipelineDepthStencilStateCreateInfo depth_state{};
-  depth_state.sType = VK_STRUCTURE_TYPE_PIPELINE_DEPTH_STENCIL_STATE_CREATE_INFO;
-  depth_state.depthTestEnable = VK_TRUE;
-  depth_state.depthWriteEnable = VK_TRUE;
-  depth_state.depthCompareOp = VK_COMPARE_OP_LESS;
-  const std::array<VkDynamicState, 2> dynamic_states = {VK_DYNAMIC_STATE_VIEWPORT, VK_DYNAMIC_STATE_SCISSOR};
-  VkPipelineDynamicStateCreateInfo dynamic{};
-  dynamic.sType = VK_STRUCTURE_TYPE_PIPELINE_DYNAMIC_STATE_CREATE_INFO;
-  dynamic.dynamicStateCount = static_cast<std::uint32_t>(dynamic_states.size());
-  dynamic.pDynamicStates = dynamic_states.data();
-  VkGraphicsPipelineCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_GRAPHICS_PIPELINE_CREATE_INFO;
-  info.stageCount = 1;
-  info.pStages = &stage;
-  info.pVertexInputState = &vertex_input;
-  info.pInputAssemblyState = &assembly;
-  info.pViewportState = &viewport;
-  info.pRasterizationState = &raster;
-  info.pMultisampleState = &multisample;
-  info.pDepthStencilState = &depth_state;
-  info.pDynamicState = &dynamic;
-  info.layout = pipeline_layout;  // the camera pipeline's: the descriptor set stays bound
-  info.renderPass = shadow_pass;
-  info.subpass = 0;
-  return VkCheck(Counted(VkKind::kPipeline, vkCreateGraphicsPipelines(device, VK_NULL_HANDLE, 1, &info, nullptr,
-                                                                       &shadow_pipeline)),
-                 "vkCreateGraphicsPipelines");
+  // No culling: open meshes (planes, thin parts) cast from either side. Slope-scaled depth
+  // bias against acne on surfaces at a grazing angle to the light. The camera pipeline's
+  // layout: the descriptor set stays bound.
+  return CreateGraphicsPipeline(device, pipeline_layout, shadow_pass, std::span(&stage, 1), vertex_bindings,
+                                vertex_attrs, VK_CULL_MODE_NONE, true, 0, &shadow_pipeline);
+}
+
+core::Status BatchRenderer::Impl::CreateArrayImage(VkFormat format, std::uint32_t w, std::uint32_t h,
+                                                   std::uint32_t mips, std::uint32_t layers, VkImageUsageFlags usage,
+                                                   VkImageAspectFlags aspect, VkImage* image, MemoryBlock* memory,
+                                                   VkImageView* view) {
+  VkImageCreateInfo info{};
+  info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
+  info.imageType = VK_IMAGE_TYPE_2D;
+  info.format = format;
+  info.extent = {w, h, 1};
+  info.mipLevels = mips;
+  info.arrayLayers = layers;
+  info.samples = VK_SAMPLE_COUNT_1_BIT;
+  info.tiling = VK_IMAGE_TILING_OPTIMAL;
+  info.usage = usage;
+  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
+  info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
+  PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, image)), "vkCreateImage"));
+  PF_ASSIGN_OR_RETURN(*memory, AllocateImages(*ctx, std::span<const VkImage>(image, 1), VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
+  VkImageViewCreateInfo view_info{};
+  view_info.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
+  view_info.image = *image;
+  view_info.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY;
+  view_info.format = format;
+  view_info.subresourceRange = {aspect, 0, mips, 0, layers};
+  return VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &view_info, nullptr, view)), "vkCreateImageView");
 }
 
 core::Status BatchRenderer::Impl::CreateShadowMaps(std::uint32_t layers) {
@@ -976,29 +955,9 @@ core::Status BatchRenderer::Impl::CreateShadowMaps(std::uint32_t layers) {
   Destroy(device, shadow_image);
   shadow_memory.Free();
   const std::uint32_t side = shadows ? shadow_size : 1;
-  VkImageCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-  info.imageType = VK_IMAGE_TYPE_2D;
-  info.format = shadow_format;
-  info.extent = {side, side, 1};
-  info.mipLevels = 1;
-  info.arrayLayers = layers;
-  info.samples = VK_SAMPLE_COUNT_1_BIT;
-  info.tiling = VK_IMAGE_TILING_OPTIMAL;
-  info.usage = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | VK_IMAGE_USAGE_SAMPLED_BIT;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, &shadow_image)), "vkCreateImage"));
-  PF_ASSIGN_OR_RETURN(shadow_memory, AllocateImages(*ctx, std::span<const VkImage>(&shadow_image, 1),
-                                                    VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
-  VkImageViewCreateInfo view_info{};
-  view_info.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
-  view_info.image = shadow_image;
-  view_info.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY;
-  view_info.format = shadow_format;
-  view_info.subresourceRange = {VK_IMAGE_ASPECT_DEPTH_BIT, 0, 1, 0, layers};
-  PF_TRY(VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &view_info, nullptr, &shadow_view)),
-                 "vkCreateImageView"));
+  PF_TRY(CreateArrayImage(shadow_format, side, side, 1, layers,
+                          VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT | VK_IMAGE_USAGE_SAMPLED_BIT,
+                          VK_IMAGE_ASPECT_DEPTH_BIT, &shadow_image, &shadow_memory, &shadow_view));
   if (shadows) {
     VkFramebufferCreateInfo fb{};
     fb.sType = VK_STRUCTURE_TYPE_FRAMEBUFFER_CREATE_INFO;
@@ -1239,29 +1198,8 @@ core::Status BatchRenderer::Impl::EnsureDepth(std::uint32_t views, std::uint32_t
   PF_TRY(CreateShadowMaps(shadows ? envs_touched(views_per_pass) : 1));
   shadow_cameras = cameras;
   const std::uint32_t layers = views_per_pass;
-  VkImageCreateInfo info{};
-  info.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO;
-  info.imageType = VK_IMAGE_TYPE_2D;
-  info.format = depth_format;
-  info.extent = {w, h, 1};
-  info.mipLevels = 1;
-  info.arrayLayers = layers;
-  info.samples = VK_SAMPLE_COUNT_1_BIT;
-  info.tiling = VK_IMAGE_TILING_OPTIMAL;
-  info.usage = VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT;
-  info.sharingMode = VK_SHARING_MODE_EXCLUSIVE;
-  info.initialLayout = VK_IMAGE_LAYOUT_UNDEFINED;
-  PF_TRY(VkCheck(Counted(VkKind::kImage, vkCreateImage(device, &info, nullptr, &depth_image)), "vkCreateImage"));
-  PF_ASSIGN_OR_RETURN(depth_memory, AllocateImages(*ctx, std::span<const VkImage>(&depth_image, 1),
-                                                   VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0));
-  VkImageViewCreateInfo view_info{};
-  view_info.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO;
-  view_info.image = depth_image;
-  view_info.viewType = VK_IMAGE_VIEW_TYPE_2D_ARRAY;
-  view_info.format = depth_format;
-  view_info.subresourceRange = {VK_IMAGE_ASPECT_DEPTH_BIT, 0, 1, 0, layers};
-  PF_TRY(VkCheck(Counted(VkKind::kImageView, vkCreateImageView(device, &view_info, nullptr, &depth_view)),
-                 "vkCreateImageView"));
+  PF_TRY(CreateArrayImage(depth_format, w, h, 1, layers, VK_IMAGE_USAGE_DEPTH_STENCIL_ATTACHMENT_BIT,
+                          VK_IMAGE_ASPECT_DEPTH_BIT, &depth_image, &depth_memory, &depth_view));
   num_views = views;
   width = w;
   height = h;

@@ -7,6 +7,8 @@
 #include <atomic>
 #include <cmath>
 #include <cstdlib>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "pf/core/log.h"
@@ -21,34 +23,66 @@
 namespace pf::scenarios {
 namespace {
 
+// Counts the validation layer's messages while it lives; exits 77 (skipped) when the
+// machine has no Vulkan device.
+class ValidationWatch {
+ public:
+  ValidationWatch() {
+    setenv("PARAFAB_VK_VALIDATION", "1", 1);
+    previous_ = core::SetLogSink([this](core::LogLevel level, std::string_view line) {
+      if (level >= core::LogLevel::kWarning && line.find("vulkan validation") != std::string_view::npos) ++messages_;
+    });
+    const auto devices = render::ListDevices();
+    if (!devices || devices->empty()) {
+      core::SetLogSink(previous_);
+      std::printf("SKIPPED: no Vulkan device\n");
+      std::exit(pf::testing::kSkipReturnCode);
+    }
+  }
+  ~ValidationWatch() { core::SetLogSink(previous_); }
+  ValidationWatch(const ValidationWatch&) = delete;
+  ValidationWatch& operator=(const ValidationWatch&) = delete;
+  int messages() const { return messages_.load(); }
+
+ private:
+  std::atomic<int> messages_{0};
+  core::LogSink previous_;
+};
+
+// The default scenario in two envs after 20 steps (the parts settled), and its snapshot
+// with one camera per env (cameras still to be set).
+struct DefaultScene {
+  std::optional<Scenario> scenario;
+  std::shared_ptr<const sim::Model> model;
+  std::unique_ptr<sim::BatchSim> sim;
+  core::RenderSnapshot snapshot;
+};
+
+DefaultScene MakeDefaultScene() {
+  DefaultScene scene;
+  assets::AssetLibrary library{assets::AssetResolver()};
+  auto scenario = LoadScenario("builtin://default", library);
+  REQUIRE(scenario);
+  scene.scenario = std::move(*scenario);
+  auto model = sim::Model::Compile(scene.scenario->model);
+  REQUIRE(model);
+  scene.model = *model;
+  auto created = sim::BatchSim::Create(scene.model, {2, 1, 64});
+  REQUIRE(created);
+  scene.sim = std::move(*created);
+  for (int t = 0; t < 20; ++t) scene.sim->Step();
+  scene.snapshot.num_cameras = 1;
+  scene.sim->WriteSnapshot(&scene.snapshot);
+  return scene;
+}
+
 
 TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scenarios][render][labels]") {
-  setenv("PARAFAB_VK_VALIDATION", "1", 1);
-  std::atomic<int> validation_messages{0};
-  const core::LogSink previous = core::SetLogSink([&](core::LogLevel level, std::string_view line) {
-    if (level >= core::LogLevel::kWarning && line.find("vulkan validation") != std::string_view::npos) ++validation_messages;
-  });
-  const auto devices = render::ListDevices();
-  if (!devices || devices->empty()) {
-    core::SetLogSink(previous);
-    std::printf("SKIPPED: no Vulkan device\n");
-    std::exit(pf::testing::kSkipReturnCode);
-  }
-
-  assets::AssetLibrary library{assets::AssetResolver()};
-  const auto scenario = LoadScenario("builtin://default", library);
-  REQUIRE(scenario);
-  const auto model = sim::Model::Compile(scenario->model);
-  REQUIRE(model);
-  const sim::Model& m = **model;
-  auto created = sim::BatchSim::Create(*model, {2, 1, 64});
-  REQUIRE(created);
-  sim::BatchSim& sim = **created;
-  for (int t = 0; t < 20; ++t) sim.Step();
-
-  core::RenderSnapshot snapshot;
-  snapshot.num_cameras = 1;
-  sim.WriteSnapshot(&snapshot);
+  ValidationWatch validation;
+  DefaultScene scene = MakeDefaultScene();
+  const sim::Model& m = *scene.model;
+  sim::BatchSim& sim = *scene.sim;
+  core::RenderSnapshot& snapshot = scene.snapshot;
   core::CameraIntrinsics K;
   K.width = 160;
   K.height = 120;
@@ -126,8 +160,7 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
     CHECK(within_2mm >= 0.99 * static_cast<double>(errors.size()));
     CHECK(id_agree >= 0.995 * compared);
   }
-  core::SetLogSink(previous);
-  CHECK(validation_messages == 0);
+  CHECK(validation.messages() == 0);
 }
 
 // Shadows against independent truth: a table-top pixel is in shadow (its colour with shadow
@@ -135,30 +168,12 @@ TEST_CASE("rendered depth and instance ids agree with Bullet ray casts", "[scena
 // point towards the light is blocked. Points within 6 mm of a shadow's edge (where rays
 // from the point's neighbours disagree) are not judged.
 TEST_CASE("shadows fall where Bullet ray casts towards the light are blocked", "[scenarios][render][labels]") {
-  setenv("PARAFAB_VK_VALIDATION", "1", 1);
-  std::atomic<int> validation_messages{0};
-  const core::LogSink previous = core::SetLogSink([&](core::LogLevel level, std::string_view line) {
-    if (level >= core::LogLevel::kWarning && line.find("vulkan validation") != std::string_view::npos) ++validation_messages;
-  });
-  const auto devices = render::ListDevices();
-  if (!devices || devices->empty()) {
-    core::SetLogSink(previous);
-    std::printf("SKIPPED: no Vulkan device\n");
-    std::exit(pf::testing::kSkipReturnCode);
-  }
-  assets::AssetLibrary library{assets::AssetResolver()};
-  const auto scenario = LoadScenario("builtin://default", library);
-  REQUIRE(scenario);
-  const auto model = sim::Model::Compile(scenario->model);
-  REQUIRE(model);
-  const sim::Model& m = **model;
-  auto created = sim::BatchSim::Create(*model, {2, 1, 64});
-  REQUIRE(created);
-  sim::BatchSim& sim = **created;
-  for (int t = 0; t < 20; ++t) sim.Step();
-  core::RenderSnapshot snapshot;
-  snapshot.num_cameras = 1;
-  sim.WriteSnapshot(&snapshot);
+  ValidationWatch validation;
+  DefaultScene scene = MakeDefaultScene();
+  const sim::Model& m = *scene.model;
+  sim::BatchSim& sim = *scene.sim;
+  core::RenderSnapshot& snapshot = scene.snapshot;
+  const std::optional<Scenario>& scenario = scene.scenario;
   core::CameraIntrinsics K;
   K.width = 200;
   K.height = 150;
@@ -240,20 +255,14 @@ TEST_CASE("shadows fall where Bullet ray casts towards the light are blocked", "
   CHECK(judged > 2000);
   CHECK(shadowed > 100);
   CHECK(agree >= 0.99 * judged);
-  core::SetLogSink(previous);
-  CHECK(validation_messages == 0);
+  CHECK(validation.messages() == 0);
 }
 
 // Colour randomization is drawn, not only recorded: each env's randomized objects show the
 // colour its episode drew (the chromaticity of their lit pixels is that of drawn colour ×
 // light colour), the others keep their own.
 TEST_CASE("randomized object colours are the colours rendered", "[scenarios][render][labels][randomization]") {
-  setenv("PARAFAB_VK_VALIDATION", "1", 1);
-  const auto devices = render::ListDevices();
-  if (!devices || devices->empty()) {
-    std::printf("SKIPPED: no Vulkan device\n");
-    std::exit(pf::testing::kSkipReturnCode);
-  }
+  ValidationWatch validation;
   assets::AssetLibrary library{assets::AssetResolver()};
   std::string text(*BuiltinScenarioText("default"));
   const std::size_t at = text.rfind("}");  // the end of the randomization block, the file's last
@@ -338,6 +347,7 @@ TEST_CASE("randomized object colours are the colours rendered", "[scenarios][ren
   }
   // The two episodes drew different colours for the randomized objects.
   CHECK(seen[0][0].dot(seen[1][0]) < 0.999);
+  CHECK(validation.messages() == 0);
 }
 
 }  // namespace
