@@ -250,8 +250,20 @@ struct BatchRenderer::Impl {
                                 std::uint32_t layers, VkImageUsageFlags usage, VkImageAspectFlags aspect,
                                 VkImage* image, MemoryBlock* memory, VkImageView* view);
   void WriteDescriptors();
-  // The first env pass p draws, and how many envs it touches.
-  std::uint32_t FirstEnv(std::uint32_t pass, std::uint32_t cameras) const { return pass * views_per_pass / cameras; }
+  // The first and last env whose views layered pass `pass` of a `views`-view frame draws
+  // (its shadow maps: layer e - first for env e).
+  std::pair<std::uint32_t, std::uint32_t> PassEnvs(std::uint32_t pass, std::uint32_t cameras, std::uint32_t views) const {
+    return {pass * views_per_pass / cameras, (std::min((pass + 1) * views_per_pass, views) - 1) / cameras};
+  }
+  // Shadow maps a frame of `views` views draws: Σ over its passes of the envs each touches.
+  std::size_t ShadowSlots(std::uint32_t views, std::uint32_t cameras) const {
+    std::size_t total = 0;
+    for (std::uint32_t p = 0; p * views_per_pass < views; ++p) {
+      const auto [first, last] = PassEnvs(p, cameras, views);
+      total += last - first + 1;
+    }
+    return total;
+  }
   core::Status EnsureSlot(FrameSlot& slot, std::size_t records, std::uint32_t views,
                           std::uint32_t w, std::uint32_t h);
   core::Status CreateOutputs(FrameSlot& slot, bool direct);
@@ -1373,7 +1385,7 @@ void BatchRenderer::Impl::BuildRecords(const core::RenderSnapshot& s, FrameSlot&
   if (shadows) {
     std::size_t at = 0;
     for (std::uint32_t p = 0; p < passes; ++p) {
-      const std::uint32_t first = FirstEnv(p, cams), last = (std::min((p + 1) * views_per_pass, views) - 1) / cams;
+      const auto [first, last] = PassEnvs(p, cams, views);
       for (std::uint32_t e = first; e <= last; ++e) {
         for (std::uint32_t k = 0; k < n; ++k) {
           const std::size_t ek = static_cast<std::size_t>(e) * n + k;
@@ -1431,7 +1443,7 @@ void BatchRenderer::Impl::BuildRecords(const core::RenderSnapshot& s, FrameSlot&
     const core::Vec3 to_light = -light.direction_W.normalized();
     const core::Vec3 light_rgb = light.colour * light.intensity;
     const bool shadowed = shadows && shadow_views[e].casts;
-    const std::uint32_t shadow_layer = shadowed ? e - FirstEnv(v / views_per_pass, cams) : kNoShadow;
+    const std::uint32_t shadow_layer = shadowed ? e - PassEnvs(v / views_per_pass, cams, views).first : kNoShadow;
     for (std::uint32_t k = 0; k < n; ++k) {
       const std::uint32_t key = keys[static_cast<std::size_t>(v) * n + k];
       if (key == kNotDrawn) continue;
@@ -1479,7 +1491,7 @@ void BatchRenderer::Impl::BuildRecords(const core::RenderSnapshot& s, FrameSlot&
   if (shadows) {
     std::size_t at = 0;
     for (std::uint32_t p = 0; p < passes; ++p) {
-      const std::uint32_t first = FirstEnv(p, cams), last = (std::min((p + 1) * views_per_pass, views) - 1) / cams;
+      const auto [first, last] = PassEnvs(p, cams, views);
       for (std::uint32_t e = first; e <= last; ++e) {
         for (std::uint32_t k = 0; k < n; ++k) {
           const std::uint32_t key = shadow_keys[at++];
@@ -1494,20 +1506,6 @@ void BatchRenderer::Impl::BuildRecords(const core::RenderSnapshot& s, FrameSlot&
     }
   }
 }
-
-namespace {
-
-// The env range of every pass, for sizing: Σ over passes of the envs each touches.
-std::size_t ShadowSlots(std::uint32_t views, std::uint32_t cams, std::uint32_t views_per_pass) {
-  std::size_t total = 0;
-  for (std::uint32_t first_view = 0; first_view < views; first_view += views_per_pass) {
-    const std::uint32_t last_view = std::min(first_view + views_per_pass, views) - 1;
-    total += last_view / cams - first_view / cams + 1;
-  }
-  return total;
-}
-
-}  // namespace
 
 void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
   const VkCommandBuffer cmd = slot.cmd;
@@ -1567,48 +1565,39 @@ void BatchRenderer::Impl::RecordCommands(FrameSlot& slot) {
   vkCmdBindVertexBuffers(cmd, 0, textured ? 3 : 2, vertex_buffers.data(), offsets.data());
   vkCmdBindIndexBuffer(cmd, index_buffer, 0, VK_INDEX_TYPE_UINT32);
   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline_layout, 0, 1, &descriptor_set, 0, nullptr);
-  for (std::uint32_t p = 0; p < passes; ++p) {
-    if (shadows) {
-      // This pass's envs' shadow maps, first.
-      VkRenderPassBeginInfo rp{};
-      rp.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
-      rp.renderPass = shadow_pass;
-      rp.framebuffer = shadow_framebuffer;
-      rp.renderArea = shadow_area;
-      rp.clearValueCount = 1;
-      rp.pClearValues = &shadow_clear;
-      vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, shadow_pipeline);
-      vkCmdSetViewport(cmd, 0, 1, &shadow_viewport);
-      vkCmdSetScissor(cmd, 0, 1, &shadow_area);
-      for (std::uint32_t d = pass_draws[passes + p]; d < pass_draws[passes + p + 1]; ++d) {
-        const DrawGpu& draw = draws[d];
-        const LevelGpu& level = levels[draw.level];
-        vkCmdDrawIndexed(cmd, level.index_count, draw.count, level.first_index, level.vertex_offset,
-                         draw.first_instance);
-      }
-      vkCmdEndRenderPass(cmd);
-    }
+  // One render pass drawing bucket group g (pass p's views, or passes + p: their shadow
+  // maps), binding `bind` with its viewport first unless it is VK_NULL_HANDLE.
+  auto record_pass = [&](VkRenderPass render, VkFramebuffer framebuffer, const VkRect2D& rect,
+                         std::span<const VkClearValue> clear_values, VkPipeline bind, const VkViewport& view,
+                         std::uint32_t g) {
     VkRenderPassBeginInfo rp{};
     rp.sType = VK_STRUCTURE_TYPE_RENDER_PASS_BEGIN_INFO;
-    rp.renderPass = slot.direct ? render_pass_load : render_pass;
-    rp.framebuffer = slot.framebuffers[p];
-    rp.renderArea = area;
-    rp.clearValueCount = static_cast<std::uint32_t>(clears.size());
-    rp.pClearValues = clears.data();
+    rp.renderPass = render;
+    rp.framebuffer = framebuffer;
+    rp.renderArea = rect;
+    rp.clearValueCount = static_cast<std::uint32_t>(clear_values.size());
+    rp.pClearValues = clear_values.data();
     vkCmdBeginRenderPass(cmd, &rp, VK_SUBPASS_CONTENTS_INLINE);
-    if (p == 0 || shadows) {
-      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, pipeline);
-      vkCmdSetViewport(cmd, 0, 1, &viewport);
-      vkCmdSetScissor(cmd, 0, 1, &area);
+    if (bind != VK_NULL_HANDLE) {
+      vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_GRAPHICS, bind);
+      vkCmdSetViewport(cmd, 0, 1, &view);
+      vkCmdSetScissor(cmd, 0, 1, &rect);
     }
-    for (std::uint32_t d = pass_draws[p]; d < pass_draws[p + 1]; ++d) {
+    for (std::uint32_t d = pass_draws[g]; d < pass_draws[g + 1]; ++d) {
       const DrawGpu& draw = draws[d];
       const LevelGpu& level = levels[draw.level];
       vkCmdDrawIndexed(cmd, level.index_count, draw.count, level.first_index, level.vertex_offset,
                        draw.first_instance);
     }
     vkCmdEndRenderPass(cmd);
+  };
+  for (std::uint32_t p = 0; p < passes; ++p) {
+    // This pass's envs' shadow maps first; the camera pipeline is bound again after them.
+    if (shadows)
+      record_pass(shadow_pass, shadow_framebuffer, shadow_area, std::span(&shadow_clear, 1), shadow_pipeline,
+                  shadow_viewport, passes + p);
+    record_pass(slot.direct ? render_pass_load : render_pass, slot.framebuffers[p], area, clears,
+                p == 0 || shadows ? pipeline : VK_NULL_HANDLE, viewport, p);
   }
 
   // Outputs to the host: read in place (general layout), or copied, all layers of each
@@ -1745,7 +1734,7 @@ core::Status BatchRenderer::Submit(const core::RenderSnapshot& s) {
   FrameSlot& slot = r.slots[r.next_slot];
   if (r.collected == r.next_slot) r.collected = kNoSlot;  // its results are overwritten now
   PF_TRY(r.EnsureDepth(views, s.num_cameras, w, h));
-  const std::size_t shadow_slots = r.shadows ? ShadowSlots(views, s.num_cameras, r.views_per_pass) : 0;
+  const std::size_t shadow_slots = r.shadows ? r.ShadowSlots(views, s.num_cameras) : 0;
   PF_TRY(r.EnsureSlot(slot, (static_cast<std::size_t>(views) + shadow_slots) * n, views, w, h));
   if (r.shadow_keys.size() < shadow_slots * n) r.shadow_keys.resize(shadow_slots * n);
   const std::size_t env_instances = static_cast<std::size_t>(envs) * n;
