@@ -131,6 +131,15 @@ TEST_CASE("parafab render writes PNGs, raw depth and ids and camera.json, and ke
   CHECK(RunParafab("render --out " + out.string() + " --width 64 --height 48 --overwrite").exit_code == 0);
   CHECK(RunParafab("render --out " + out.string() + " --width 4").exit_code == 2);
   CHECK(RunParafab("render --out " + out.string() + " --lod sometimes --overwrite").exit_code == 2);
+  const Run shadows = RunParafab("render --out " + out.string() + " --shadows maybe --overwrite");
+  CHECK(shadows.exit_code == 2);
+  CHECK_THAT(shadows.output, Catch::Contains("--shadows"));
+  const Run map = RunParafab("render --out " + out.string() + " --shadow-map 9000 --overwrite");
+  CHECK(map.exit_code == 2);
+  CHECK_THAT(map.output, Catch::Contains("--shadow-map"));
+  // The map size is recorded with the views.
+  CHECK(RunParafab("render --out " + out.string() + " --width 64 --height 48 --shadow-map 256 --overwrite").exit_code == 0);
+  CHECK_THAT(pf::testing::ReadFile(out / "camera.json"), Catch::Contains("\"shadow_map_size\": 256"));
 }
 
 // "... lod MODE: N triangles)" from parafab render's summary line, or -1.

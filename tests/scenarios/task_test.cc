@@ -231,35 +231,39 @@ TEST_CASE("randomized values stay in their ranges and cover them, placements nev
 }
 
 TEST_CASE("an episode's draws depend only on (seed, episode), wherever it runs", "[scenarios][randomization][determinism]") {
-  assets::AssetLibrary library{assets::AssetResolver()};
-  auto scenario = LoadScenario("builtin://default", library);
-  REQUIRE(scenario);
-  auto model = sim::Model::Compile(scenario->model);
-  REQUIRE(model);
-  auto context = TaskContext::Create(*scenario, *model);
-  REQUIRE(context);
-  auto a = context->DrawEpisode(9, 17);
-  auto b = context->DrawEpisode(9, 17);
-  auto c = context->DrawEpisode(9, 18);
-  REQUIRE(a);
-  REQUIRE(b);
-  REQUIRE(c);
-  CHECK(a->draws == b->draws);
-  CHECK(a->initial_state == b->initial_state);
-  CHECK(a->instruction == b->instruction);
-  CHECK(a->draws != c->draws);
-  // The same episode in slot 0 of a 1-env batch and slot 3 of a 5-env batch: same state.
-  auto one = sim::BatchSim::Create(*model, {1, 1, 64});
-  auto five = sim::BatchSim::Create(*model, {5, 2, 64});
-  REQUIRE(one);
-  REQUIRE(five);
-  context->ApplyEpisode(**one, 0, *a);
-  context->ApplyEpisode(**five, 3, *a);
-  for (int t = 0; t < 30; ++t) {
-    (*one)->Step();
-    (*five)->Step();
+  // The default scenario, and the bin picking one (crowded placements that start over).
+  for (const char* name : {"default", "bin_pick"}) {
+    INFO(name);
+    assets::AssetLibrary library{assets::AssetResolver()};
+    auto scenario = LoadScenario(std::string("builtin://") + name, library);
+    REQUIRE(scenario);
+    auto model = sim::Model::Compile(scenario->model);
+    REQUIRE(model);
+    auto context = TaskContext::Create(*scenario, *model);
+    REQUIRE(context);
+    auto a = context->DrawEpisode(9, 17);
+    auto b = context->DrawEpisode(9, 17);
+    auto c = context->DrawEpisode(9, 18);
+    REQUIRE(a);
+    REQUIRE(b);
+    REQUIRE(c);
+    CHECK(a->draws == b->draws);
+    CHECK(a->initial_state == b->initial_state);
+    CHECK(a->instruction == b->instruction);
+    CHECK(a->draws != c->draws);
+    // The same episode in slot 0 of a 1-env batch and slot 3 of a 5-env batch: same state.
+    auto one = sim::BatchSim::Create(*model, {1, 1, 64});
+    auto five = sim::BatchSim::Create(*model, {5, 2, 64});
+    REQUIRE(one);
+    REQUIRE(five);
+    context->ApplyEpisode(**one, 0, *a);
+    context->ApplyEpisode(**five, 3, *a);
+    for (int t = 0; t < 30; ++t) {
+      (*one)->Step();
+      (*five)->Step();
+    }
+    CHECK((*one)->EnvStateHash(0) == (*five)->EnvStateHash(3));
   }
-  CHECK((*one)->EnvStateHash(0) == (*five)->EnvStateHash(3));
 }
 
 // Bin picking: the clutter lies inside the source bin, clear of its walls and of each other,
